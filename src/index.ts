@@ -1,0 +1,5 @@
+export { type Duration, type DurationUnit, toMs } from './duration.js'
+export * from './errors.js'
+export { type MemoryTierOptions, memoryTier } from './tiers/memory.js'
+export type { LocalTier, Payload, RemoteTier, Tier } from './tiers/types.js'
+export type { Entry } from './entry.js'
