@@ -1,0 +1,367 @@
+/**
+ * Key derivation: turns call arguments into cache keys (`cache.wrap`, `@cached`) and joins key
+ * components (namespaces, tenants) without ambiguity.
+ *
+ * ## `encodeKey` grammar
+ *
+ * Every value is encoded as a self-delimiting, type-tagged token, so the concatenation of tokens is
+ * never ambiguous and the encoding is injective (a decoder exists: see test/keys.test.ts).
+ *
+ * | value                         | token                                                         |
+ * |-------------------------------|---------------------------------------------------------------|
+ * | `undefined` (and array holes) | `U`                                                           |
+ * | `null`                        | `N`                                                           |
+ * | `true` / `false`              | `T` / `F`                                                     |
+ * | number                        | `d` + `String(n)` + `;`  (`-0` is `d-0;`, NaN is `dNaN;`)    |
+ * | bigint                        | `n` + decimal digits + `;`                                    |
+ * | string                        | `s` + UTF-16 length + `:` + the string as is                  |
+ * | string with lone surrogates   | `w` + UTF-16 length + `:` + 4 hex digits per code unit        |
+ * | Date                          | `D` + time value as a number + `;` (invalid date: `DNaN;`)   |
+ * | RegExp                        | `R` + string(source) + string(flags)                          |
+ * | Uint8Array / Buffer           | `x` + base64url of the bytes + `;`                           |
+ * | other ArrayBuffer views       | `v` + string(constructor name) + base64url of the bytes + `;`|
+ * | ArrayBuffer                   | `B` + base64url of the bytes + `;`                           |
+ * | boxed primitive               | `W` + token of `valueOf()`                                    |
+ * | array                         | `[` + token per element + `]`                                 |
+ * | plain object                  | `{` + (string token of key + token of value)* + `}`, keys sorted |
+ * | Map                           | `M` + (token of key + token of value)* + `}`, entries sorted  |
+ * | Set                           | `S` + token per element + `}`, elements sorted                |
+ * | class instance                | `C` + string(constructor name) + token of its structure       |
+ *
+ * Decisions (each is pinned by a test):
+ * - `-0` and `0` are DIFFERENT keys. Telling them apart costs one `Object.is` and is deterministic;
+ *   merging them would be wrong for functions that observe the sign (`1 / x`, `Object.is`).
+ *   Callers that never see `-0` pay nothing; those that do get at worst an extra cache miss.
+ *   All NaN values are one key.
+ * - Array holes encode like `undefined` (`[ , ]` equals `[undefined]`). Extra non-index properties
+ *   on arrays are ignored.
+ * - Plain objects (prototype `Object.prototype` or `null`) are keyed by their own enumerable string
+ *   keys, sorted by UTF-16 code units, so insertion order never matters. `{a: undefined}` differs
+ *   from `{}`. Symbol-keyed properties are ignored.
+ * - Map and Set are compared as unordered collections: entries (Map: key token + value token) are
+ *   sorted by their encoding, so insertion order does not matter. Two deep-equal object keys in one
+ *   Map are kept as two entries (multiset semantics).
+ * - Class instances are keyed by constructor name plus own enumerable properties (sorted), so
+ *   `new A()` and `new B()` with the same fields differ, and both differ from the plain object.
+ *   Subclasses of Map, Set, Array, Date, ... get the same `C` + name prefix. Buffer is deliberately
+ *   the same key as a Uint8Array with the same bytes. State held outside own enumerable properties
+ *   (`#private` fields, accessors on the prototype, non-enumerable properties) is NOT seen: two
+ *   instances differing only there get the same key. Pass plain data to cached functions instead.
+ *   Two different classes that share a name (e.g. two anonymous classes) are not told apart,
+ *   because keys must be stable across processes, so object identity cannot be used.
+ * - `toJSON` is NOT special-cased: it is often lossy (Date#toJSON drops nothing, but user toJSON
+ *   methods commonly drop fields), and calling user code during key derivation would make keys
+ *   depend on behaviour rather than data.
+ * - Unkeyable values throw a `TypeError` naming the path (`$[1].a`): functions, symbols, cycles,
+ *   WeakMap, WeakSet, WeakRef, Promise, Error and SharedArrayBuffer (their state is invisible, so
+ *   they would all collide). A repeated but acyclic reference is fine.
+ *
+ * The output never contains lone surrogates, so converting it to UTF-8 (Redis, memcached, SHA-256
+ * input) stays injective.
+ *
+ * Micro-benchmark (Node 20, x64, this machine, median of 5 runs of 2e6 iterations after warm-up):
+ *   callKey('UserService.get', [42])                                  ~ BENCH_PRIMITIVE ns/op
+ *   callKey('UserService.find', [{ id: 42, name: 'x', tags: ['a'] }])  ~ BENCH_OBJECT ns/op
+ *   callKey with a > 120 char argument (SHA-256 path)                  ~ BENCH_HASHED ns/op
+ */
+
+import { createHash } from 'node:crypto'
+
+/** Thrown internally while encoding; carries the path segments collected on the way out. */
+class Unkeyable {
+  readonly segments: string[] = []
+  constructor(readonly reason: string) {}
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const SURROGATE = /[\uD800-\uDFFF]/
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
+function propSegment(key: string): string {
+  return IDENT.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`
+}
+
+function encodeString(s: string): string {
+  if (SURROGATE.test(s) && LONE_SURROGATE.test(s)) {
+    let hex = ''
+    for (let i = 0; i < s.length; i++) hex += s.charCodeAt(i).toString(16).padStart(4, '0')
+    return 'w' + s.length + ':' + hex
+  }
+  return 's' + s.length + ':' + s
+}
+
+function encodeNumber(n: number): string {
+  // String(n) is the shortest round-tripping form: one text per number value. It maps -0 to "0".
+  return n === 0 && 1 / n < 0 ? '-0' : String(n)
+}
+
+function bytes(view: ArrayBufferView | ArrayBuffer): string {
+  const buf =
+    view instanceof ArrayBuffer
+      ? Buffer.from(view)
+      : Buffer.from(view.buffer, view.byteOffset, view.byteLength)
+  return buf.toString('base64url') + ';'
+}
+
+function constructorName(proto: object): string {
+  const ctor: unknown = (proto as { constructor?: unknown }).constructor
+  return typeof ctor === 'function' ? ctor.name : ''
+}
+
+/** `stack` holds the objects on the current path, for cycle detection. */
+function enc(value: unknown, stack: object[]): string {
+  switch (typeof value) {
+    case 'string':
+      return encodeString(value)
+    case 'number':
+      return 'd' + encodeNumber(value) + ';'
+    case 'boolean':
+      return value ? 'T' : 'F'
+    case 'undefined':
+      return 'U'
+    case 'bigint':
+      return 'n' + value.toString() + ';'
+    case 'function':
+      throw new Unkeyable('a function')
+    case 'symbol':
+      throw new Unkeyable('a symbol')
+  }
+  if (value === null) return 'N'
+  const obj = value as object
+  if (stack.includes(obj)) throw new Unkeyable('a circular reference')
+  stack.push(obj)
+  try {
+    if (Array.isArray(obj)) return encodeArray(obj, stack)
+    const proto: object | null = Object.getPrototypeOf(obj)
+    if (proto === Object.prototype || proto === null) return encodeProps(obj, stack)
+    return encodeInstance(obj, proto, stack)
+  } finally {
+    stack.pop()
+  }
+}
+
+function encodeArray(arr: readonly unknown[], stack: object[]): string {
+  let out = '['
+  let i = 0
+  try {
+    for (; i < arr.length; i++) out += enc(arr[i], stack)
+  } catch (err) {
+    if (err instanceof Unkeyable) err.segments.push(`[${i}]`)
+    throw err
+  }
+  return out + ']'
+}
+
+function encodeProps(obj: object, stack: object[]): string {
+  const keys = Object.keys(obj).sort()
+  let out = '{'
+  let key = ''
+  try {
+    for (key of keys) out += encodeString(key) + enc((obj as Record<string, unknown>)[key], stack)
+  } catch (err) {
+    if (err instanceof Unkeyable) err.segments.push(propSegment(key))
+    throw err
+  }
+  return out + '}'
+}
+
+function encodeSorted(tokens: string[]): string {
+  // Default sort compares UTF-16 code units: deterministic and locale-independent.
+  return tokens.sort().join('') + '}'
+}
+
+function encodeMap(map: Map<unknown, unknown>, stack: object[]): string {
+  const tokens: string[] = []
+  let i = 0
+  let part = 'key'
+  try {
+    for (const [k, v] of map) {
+      part = 'key'
+      const kt = enc(k, stack)
+      part = 'value'
+      tokens.push(kt + enc(v, stack))
+      i++
+    }
+  } catch (err) {
+    if (err instanceof Unkeyable) err.segments.push(`{Map entry ${i} ${part}}`)
+    throw err
+  }
+  return 'M' + encodeSorted(tokens)
+}
+
+function encodeSet(set: Set<unknown>, stack: object[]): string {
+  const tokens: string[] = []
+  let i = 0
+  try {
+    for (const v of set) {
+      tokens.push(enc(v, stack))
+      i++
+    }
+  } catch (err) {
+    if (err instanceof Unkeyable) err.segments.push(`{Set element ${i}}`)
+    throw err
+  }
+  return 'S' + encodeSorted(tokens)
+}
+
+const UNKEYABLE: ReadonlyArray<[abstract new (...args: never[]) => object, string]> = [
+  [WeakMap, 'a WeakMap'],
+  [WeakSet, 'a WeakSet'],
+  [WeakRef, 'a WeakRef'],
+  [Promise, 'a Promise'],
+  [Error, 'an Error'],
+  [SharedArrayBuffer, 'a SharedArrayBuffer'],
+]
+
+function encodeInstance(obj: object, proto: object, stack: object[]): string {
+  let body: string
+  let builtin: object | undefined
+  if (obj instanceof Date) {
+    body = 'D' + encodeNumber(obj.getTime()) + ';'
+    builtin = Date.prototype
+  } else if (obj instanceof Uint8Array) {
+    body = 'x' + bytes(obj)
+    // Buffer and Uint8Array with the same bytes are the same key.
+    builtin = proto === Buffer.prototype ? Buffer.prototype : Uint8Array.prototype
+  } else if (ArrayBuffer.isView(obj)) {
+    // The view's own built-in type (Int16Array, DataView, ...), found by walking to the prototype
+    // whose constructor is a global of that name.
+    let p: object | null = proto
+    while (p !== null && (globalThis as Record<string, unknown>)[constructorName(p)] !== p.constructor) {
+      p = Object.getPrototypeOf(p)
+    }
+    body = 'v' + encodeString(p === null ? '' : constructorName(p)) + bytes(obj)
+    builtin = p ?? undefined
+  } else if (obj instanceof ArrayBuffer) {
+    body = 'B' + bytes(obj)
+    builtin = ArrayBuffer.prototype
+  } else if (obj instanceof Map) {
+    body = encodeMap(obj, stack)
+    builtin = Map.prototype
+  } else if (obj instanceof Set) {
+    body = encodeSet(obj, stack)
+    builtin = Set.prototype
+  } else if (obj instanceof RegExp) {
+    body = 'R' + encodeString(obj.source) + encodeString(obj.flags)
+    builtin = RegExp.prototype
+  } else if (
+    obj instanceof Number ||
+    obj instanceof String ||
+    obj instanceof Boolean ||
+    obj instanceof BigInt
+  ) {
+    body = 'W' + enc(obj.valueOf(), stack)
+    builtin = Object.getPrototypeOf(Object(obj.valueOf()))
+  } else {
+    for (const [ctor, what] of UNKEYABLE) if (obj instanceof ctor) throw new Unkeyable(what)
+    return 'C' + encodeString(constructorName(proto)) + encodeProps(obj, stack)
+  }
+  return proto === builtin ? body : 'C' + encodeString(constructorName(proto)) + body
+}
+
+/**
+ * Stable, injective text encoding of a value (usually an arguments tuple). Throws TypeError for
+ * values that cannot be keyed (functions, symbols, cycles, ...), naming the path like `$[1].a`.
+ */
+export function encodeKey(value: unknown): string {
+  try {
+    return enc(value, [])
+  } catch (err) {
+    if (!(err instanceof Unkeyable)) throw err
+    const path = '$' + err.segments.reverse().join('')
+    throw new TypeError(`Cannot derive a cache key from ${err.reason} at ${path}`)
+  }
+}
+
+function digest(encoded: string): string {
+  return createHash('sha256').update(encoded, 'utf8').digest('base64url').slice(0, 22)
+}
+
+/** Short stable digest of encodeKey(value): SHA-256, base64url, first 22 chars (132 bits). */
+export function hashKey(value: unknown): string {
+  return digest(encodeKey(value))
+}
+
+const MAX_INLINE = 120
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const NAME_SPECIAL = /[\\:#\u0000-\u001f\u007f]|[\uD800-\uDFFF]/
+
+/**
+ * Escapes `\`, `:`, `#`, control characters and lone surrogates in a name so that the first
+ * unescaped `:` or `#` of a call key always ends the name.
+ */
+function escapeName(name: string): string {
+  if (!NAME_SPECIAL.test(name)) return name
+  let out = ''
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    const ch = name[i]
+    if (ch === '\\' || ch === ':' || ch === '#') out += '\\' + ch
+    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0')
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < name.length && isLow(name.charCodeAt(i + 1))) {
+      out += ch + name[++i]
+    } else if (c >= 0xd800 && c <= 0xdfff) out += '\\u' + c.toString(16)
+    else out += ch
+  }
+  return out
+}
+
+function isLow(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff
+}
+
+/**
+ * Key for a call: `${name}:${encodeKey(args)}` when the encoding is at most 120 chars and free of
+ * control characters, else `${name}#${hashKey(args)}`. `name` is escaped (`\`, `:`, `#`, control
+ * characters), so the first unescaped `:` or `#` tells the two forms apart and no name can
+ * impersonate another name's key.
+ */
+export function callKey(name: string, args: readonly unknown[]): string {
+  if (typeof name !== 'string') throw new TypeError(`callKey: name must be a string, got ${typeof name}`)
+  if (!Array.isArray(args)) throw new TypeError('callKey: args must be an array')
+  const encoded = encodeKey(args)
+  const n = escapeName(name)
+  if (encoded.length <= MAX_INLINE && !CONTROL.test(encoded)) return n + ':' + encoded
+  return n + '#' + digest(encoded)
+}
+
+const PART_SPECIAL = /[\\:\uD800-\uDFFF]/
+
+function escapePart(part: string): string {
+  if (part === '') return '\\e'
+  if (!PART_SPECIAL.test(part)) return part
+  let out = ''
+  for (let i = 0; i < part.length; i++) {
+    const c = part.charCodeAt(i)
+    const ch = part[i]
+    if (ch === '\\' || ch === ':') out += '\\' + ch
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < part.length && isLow(part.charCodeAt(i + 1))) {
+      out += ch + part[++i]
+    } else if (c >= 0xd800 && c <= 0xdfff) out += '\\u' + c.toString(16)
+    else out += ch
+  }
+  return out
+}
+
+/**
+ * Joins key components with `:`, escaping `\` as `\\` and `:` as `\:` inside a component, an empty
+ * component as `\e` and lone surrogates as `\udxxx`. So `['a:b', 'c']` -> `a\:b:c` and
+ * `['a', 'b:c']` -> `a:b\:c`; `[]` -> `` and `['']` -> `\e`. Components without those characters
+ * are kept as they are (`['app', 'tenant1', 'user']` -> `app:tenant1:user`).
+ *
+ * Prefix property: `joinKey(p) + ':'` is a string prefix of `joinKey(q)` exactly when `p` is a
+ * proper component prefix of `q`, so a tenant's keys can be found by prefix without catching
+ * another tenant whose name merely starts the same way.
+ */
+export function joinKey(parts: readonly string[]): string {
+  let out = ''
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]
+    if (typeof part !== 'string')
+      throw new TypeError(`joinKey: part ${i} must be a string, got ${typeof part}`)
+    out += (i === 0 ? '' : ':') + escapePart(part)
+  }
+  return out
+}
