@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest'
+import {
+  buildCacheControl,
+  MAX_DELTA_SECONDS,
+  parseCacheControl,
+  parseDeltaSeconds,
+  parseExpires,
+  parseHttpDate,
+  responseFreshnessMs,
+} from '../../src/http/cache-control.js'
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0)
+
+describe('parseCacheControl', () => {
+  it.each([
+    ['max-age=60', { maxAge: 60 }],
+    ['MAX-AGE=60', { maxAge: 60 }],
+    ['  public ,  max-age = 60  ', { public: true, maxAge: 60 }],
+    ['max-age="60"', { maxAge: 60 }],
+    ['max-age=60, max-age=0', { maxAge: 60 }],
+    ['max-age=0, max-age=60', { maxAge: 0 }],
+    ['s-maxage=300, max-age=10', { sMaxAge: 300, maxAge: 10 }],
+    ['stale-while-revalidate=30, stale-if-error=86400', { staleWhileRevalidate: 30, staleIfError: 86400 }],
+    ['max-age=99999999999', { maxAge: MAX_DELTA_SECONDS }],
+    ['no-store', { noStore: true }],
+    ['No-Cache', { noCache: true }],
+    ['no-cache="Set-Cookie, X-Foo"', { noCache: true }],
+    ['private="authorization"', { private: true }],
+    [
+      'must-revalidate, proxy-revalidate, immutable',
+      { mustRevalidate: true, proxyRevalidate: true, immutable: true },
+    ],
+    ['max-stale', { maxStale: true }],
+    ['max-stale=5, min-fresh=3, only-if-cached', { maxStale: 5, minFresh: 3, onlyIfCached: true }],
+    ['', {}],
+    [',,,', {}],
+  ])('%j', (value, expected) => {
+    const cc = parseCacheControl(value)
+    expect({ ...cc, directives: undefined, invalid: undefined }).toMatchObject(expected)
+    expect(cc.invalid).toEqual([])
+  })
+
+  it.each([
+    ['max-age=abc', 'max-age'],
+    ['max-age=-1', 'max-age'],
+    ['max-age=1.5', 'max-age'],
+    ['max-age', 'max-age'],
+    ['max-age=', 'max-age'],
+    ['max-age="6 0"', 'max-age'],
+    ['max-age=60s', 'max-age'],
+    ['s-maxage=0x10', 's-maxage'],
+    ['max-age="60', 'max-age'],
+  ])('malformed %j counts as stale (0) and is reported', (value, name) => {
+    const cc = parseCacheControl(value)
+    expect(cc.invalid).toEqual([name])
+    expect(name === 'max-age' ? cc.maxAge : cc.sMaxAge).toBe(0)
+  })
+
+  it('keeps argument text, quoted strings with escapes, and order of first appearance', () => {
+    const cc = parseCacheControl('community="UCI \\"x\\", y", public, ext=tok')
+    expect([...cc.directives]).toEqual([
+      ['community', 'UCI "x", y'],
+      ['public', true],
+      ['ext', 'tok'],
+    ])
+  })
+
+  it('combines repeated header lines and reads header collections', () => {
+    expect(parseCacheControl(['public', 'max-age=5']).maxAge).toBe(5)
+    expect(parseCacheControl({ 'cache-control': ['no-store', 'max-age=5'] }).noStore).toBe(true)
+    expect(
+      parseCacheControl([
+        ['content-type', 'text/plain'],
+        ['Cache-Control', 'private'],
+      ] as [string, string][]).private,
+    ).toBe(true)
+    expect(parseCacheControl(undefined).noStore).toBe(false)
+  })
+
+  it('parseDeltaSeconds', () => {
+    expect(parseDeltaSeconds('0')).toBe(0)
+    expect(parseDeltaSeconds('007')).toBe(7)
+    expect(parseDeltaSeconds('2147483649')).toBe(MAX_DELTA_SECONDS)
+    expect(parseDeltaSeconds(true)).toBeUndefined()
+    expect(parseDeltaSeconds('+5')).toBeUndefined()
+  })
+})
+
+describe('parseHttpDate', () => {
+  const t = Date.UTC(1994, 10, 6, 8, 49, 37)
+  it.each([
+    ['Sun, 06 Nov 1994 08:49:37 GMT', t],
+    ['Sunday, 06-Nov-94 08:49:37 GMT', t],
+    ['Sun Nov  6 08:49:37 1994', t],
+    ['Sun Nov 16 08:49:37 1994', Date.UTC(1994, 10, 16, 8, 49, 37)],
+    ['  Sun, 06 Nov 1994 08:49:37 GMT  ', t],
+    ['Thu, 01 Jan 1970 00:00:00 GMT', 0],
+    ['Tue, 29 Feb 2028 00:00:00 GMT', Date.UTC(2028, 1, 29)],
+    ['Wed, 31 Dec 2025 23:59:60 GMT', Date.UTC(2025, 11, 31, 23, 59, 59)],
+  ])('%j', (value, expected) => {
+    expect(parseHttpDate(value, NOW)).toBe(expected)
+  })
+
+  it.each([
+    '0',
+    '-1',
+    '',
+    'tomorrow',
+    'Sun, 06 Nov 1994 08:49:37 UTC',
+    'Sun, 6 Nov 1994 08:49:37 GMT',
+    'sun, 06 nov 1994 08:49:37 gmt',
+    'Sun, 06 Nov 1994 24:00:00 GMT',
+    'Sun, 06 Nov 1994 08:60:00 GMT',
+    'Sun, 31 Feb 1994 08:49:37 GMT',
+    'Sun, 00 Nov 1994 08:49:37 GMT',
+    '1994-11-06T08:49:37Z',
+    'Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT',
+  ])('rejects %j', (value) => {
+    expect(parseHttpDate(value, NOW)).toBeUndefined()
+  })
+
+  it('maps two-digit years more than 50 years ahead into the past century', () => {
+    expect(parseHttpDate('Saturday, 01-Jan-77 00:00:00 GMT', NOW)).toBe(Date.UTC(1977, 0, 1))
+    expect(parseHttpDate('Wednesday, 01-Jan-76 00:00:00 GMT', NOW)).toBe(Date.UTC(2076, 0, 1))
+    expect(parseHttpDate('Friday, 01-Jan-49 00:00:00 GMT', NOW)).toBe(Date.UTC(2049, 0, 1))
+  })
+})
+
+describe('parseExpires', () => {
+  it('absent ⇒ undefined; invalid (0) ⇒ already expired; first line wins', () => {
+    expect(parseExpires({}, NOW)).toBeUndefined()
+    expect(parseExpires({ expires: '0' }, NOW)).toBe(Number.NEGATIVE_INFINITY)
+    expect(
+      parseExpires(
+        [
+          ['expires', 'Thu, 15 Jan 2026 12:01:00 GMT'],
+          ['expires', 'Thu, 15 Jan 2026 13:00:00 GMT'],
+        ],
+        NOW,
+      ),
+    ).toBe(NOW + 60_000)
+  })
+})
+
+describe('responseFreshnessMs', () => {
+  const date = 'Thu, 15 Jan 2026 12:00:00 GMT'
+  it.each([
+    ['s-maxage beats max-age', { 'cache-control': 'max-age=10, s-maxage=300' }, 300_000],
+    [
+      'max-age beats Expires',
+      { 'cache-control': 'max-age=10', expires: 'Thu, 15 Jan 2026 13:00:00 GMT' },
+      10_000,
+    ],
+    ['Expires − Date', { date, expires: 'Thu, 15 Jan 2026 12:02:00 GMT' }, 120_000],
+    ['Expires − now without Date', { expires: 'Thu, 15 Jan 2026 12:00:30 GMT' }, 30_000],
+    ['Expires − now with invalid Date', { date: 'nope', expires: 'Thu, 15 Jan 2026 12:00:30 GMT' }, 30_000],
+    ['Expires in the past', { date, expires: 'Thu, 15 Jan 2026 11:00:00 GMT' }, 0],
+    ['invalid Expires', { date, expires: '0' }, 0],
+    [
+      'malformed max-age is stale even with Expires',
+      { 'cache-control': 'max-age=x', expires: 'Thu, 15 Jan 2026 13:00:00 GMT' },
+      0,
+    ],
+    ['max-age=0', { 'cache-control': 'public, max-age=0' }, 0],
+    ['nothing explicit', { 'cache-control': 'public', 'last-modified': date }, undefined],
+    ['no headers', {}, undefined],
+  ])('%s', (_name, headers, expected) => {
+    expect(responseFreshnessMs(headers, NOW)).toBe(expected)
+  })
+})
+
+describe('buildCacheControl', () => {
+  it.each([
+    [{ public: true, maxAge: 60 }, 'public, max-age=60'],
+    [
+      { public: true, maxAge: '1m', sMaxAge: '1h', staleWhileRevalidate: 30, staleIfError: '1d' },
+      'public, max-age=60, s-maxage=3600, stale-while-revalidate=30, stale-if-error=86400',
+    ],
+    [{ maxAge: 0 }, 'max-age=0'],
+    [{ maxAge: '1500ms' }, 'max-age=1'],
+    [{ maxAge: 1.9 }, 'max-age=1'],
+    [{ sMaxAge: Number.POSITIVE_INFINITY }, `s-maxage=${MAX_DELTA_SECONDS}`],
+    [' no-cache ', 'no-cache'],
+  ] as const)('%j ⇒ %j', (options, expected) => {
+    expect(buildCacheControl(options)).toBe(expected)
+  })
+
+  it.each([
+    [{ maxAge: -1 }, /`cacheControl.maxAge`.*-1/],
+    [{ sMaxAge: Number.NaN }, /`cacheControl.sMaxAge`.*NaN/],
+    [{ staleIfError: '5 parsecs' }, /`cacheControl.staleIfError`.*"5 parsecs"/],
+    [{ public: 'yes' }, /`cacheControl.public` to be a boolean, got "yes"/],
+    [{}, /at least one/],
+    ['max-age=5\r\nX-Evil: 1', /`cacheControl`.*control characters/],
+    ['', /`cacheControl`/],
+    [42, /`cacheControl` to be an object or a string, got 42/],
+  ])('rejects %j', (options, message) => {
+    expect(() => buildCacheControl(options as never)).toThrow(TypeError)
+    expect(() => buildCacheControl(options as never)).toThrow(message)
+  })
+})
