@@ -696,6 +696,13 @@ describe('callKey', () => {
     const long = 'x'.repeat(200)
     expect(callKey('f', [long])).toBe(`f#${hashKey([long])}`)
     expect(callKey('f', ['a\nb'])).toBe(`f#${hashKey(['a\nb'])}`)
+    // Control characters anywhere (object keys, C1 range, strings longer than the fast scan) hash.
+    expect(callKey('f', [{ 'a\nb': 1 }])).toMatch(/^f#/)
+    expect(callKey('f', ['\u0085'])).toMatch(/^f#/)
+    expect(callKey('f', [`${'y'.repeat(40)}\u0000`])).toMatch(/^f#/)
+    expect(callKey('f', [/a\tb/])).toMatch(/^f:/) // the source is "a\tb": backslash and t, no control
+    // A lone surrogate is hex-encoded, so the short form stays usable and well-formed.
+    expect(callKey('f', ['\uD800'])).toBe('f:[w1:d800]')
     expect(callKey('f', ['x'.repeat(113)])).toMatch(/^f:/) // encoding is exactly 120 chars
     expect(encodeKey(['x'.repeat(113)])).toHaveLength(120)
     expect(callKey('f', ['x'.repeat(114)])).toMatch(/^f#/)
