@@ -21,7 +21,7 @@
  * | Uint8Array / Buffer           | `x` + base64url of the bytes + `;`                           |
  * | other ArrayBuffer views       | `v` + string(constructor name) + base64url of the bytes + `;`|
  * | ArrayBuffer                   | `B` + base64url of the bytes + `;`                           |
- * | boxed primitive               | `W` + token of `valueOf()`                                    |
+ * | boxed primitive               | `W` + token of `valueOf()` (a boxed Symbol throws)            |
  * | array                         | `[` + token per element + `]`                                 |
  * | plain object                  | `{` + (string token of key + token of value)* + `}`, keys sorted |
  * | Map                           | `M` + (token of key + token of value)* + `}`, entries sorted  |
@@ -29,7 +29,7 @@
  * | class instance                | `C` + string(constructor name) + token of its structure       |
  *
  * Decisions (each is pinned by a test):
- * - `-0` and `0` are DIFFERENT keys. Telling them apart costs one `Object.is` and is deterministic;
+ * - `-0` and `0` are DIFFERENT keys. Telling them apart costs one extra comparison and is deterministic;
  *   merging them would be wrong for functions that observe the sign (`1 / x`, `Object.is`).
  *   Callers that never see `-0` pay nothing; those that do get at worst an extra cache miss.
  *   All NaN values are one key.
@@ -49,9 +49,12 @@
  *   instances differing only there get the same key. Pass plain data to cached functions instead.
  *   Two different classes that share a name (e.g. two anonymous classes) are not told apart,
  *   because keys must be stable across processes, so object identity cannot be used.
- * - `toJSON` is NOT special-cased: it is often lossy (Date#toJSON drops nothing, but user toJSON
- *   methods commonly drop fields), and calling user code during key derivation would make keys
- *   depend on behaviour rather than data.
+ * - `toJSON` is NOT special-cased: user `toJSON` methods are often lossy (they drop or rename
+ *   fields, so distinct arguments would share a key), and calling user code during key derivation
+ *   would make keys depend on behaviour rather than data. Date, Buffer, Map, ... have their own
+ *   tokens above, so they do not need it.
+ * - An object whose prototype is neither `Object.prototype` nor `null` nor a known built-in is a
+ *   class instance of its prototype's `constructor.name` (`Object.create({})` gives `C` + "Object").
  * - Unkeyable values throw a `TypeError` naming the path (`$[1].a`): functions, symbols, cycles,
  *   WeakMap, WeakSet, WeakRef, Promise, Error and SharedArrayBuffer (their state is invisible, so
  *   they would all collide). A repeated but acyclic reference is fine.
@@ -302,7 +305,8 @@ function encodeInstance(obj: object, proto: object, stack: object[]): string {
     obj instanceof Number ||
     obj instanceof String ||
     obj instanceof Boolean ||
-    obj instanceof BigInt
+    obj instanceof BigInt ||
+    obj instanceof Symbol
   ) {
     body = 'W' + enc(obj.valueOf(), stack)
     builtin = Object.getPrototypeOf(Object(obj.valueOf()))

@@ -579,6 +579,7 @@ describe('encodeKey', () => {
       [new Map([['k', () => 1]]), /function at \$\{Map entry 0 value\}$/],
       [new Set([1, Symbol()]), /symbol at \$\{Set element 1\}$/],
       [[new WeakMap()], /WeakMap at \$\[0\]$/],
+      [[Object(Symbol('boxed'))], /symbol at \$\[0\]$/],
       [[Promise.resolve()], /Promise at \$\[0\]$/],
       [[new Error('x')], /Error at \$\[0\]$/],
       [[new P2()], /function at \$\[0\]\.f$/],
