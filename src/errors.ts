@@ -31,10 +31,14 @@ export class TimeoutError extends TiercacheError {
 /** The loader did not settle within `hardTimeout`. The load goes on and may still fill the cache. */
 export class LoaderTimeoutError extends TimeoutError {
   constructor(key: string, timeout: number) {
-    super(`Loader for key ${JSON.stringify(key)} did not settle within ${timeout} ms (hardTimeout)`, timeout, {
-      key,
-      code: 'E_LOADER_TIMEOUT',
-    })
+    super(
+      `Loader for key ${JSON.stringify(key)} did not settle within ${timeout} ms (hardTimeout)`,
+      timeout,
+      {
+        key,
+        code: 'E_LOADER_TIMEOUT',
+      },
+    )
   }
 }
 
@@ -52,9 +56,13 @@ export class ValueTooLargeError extends TiercacheError {
   readonly size: number
   readonly limit: number
   constructor(key: string, size: number, limit: number, tier: string) {
-    super('E_VALUE_TOO_LARGE', `Value for key ${JSON.stringify(key)} is ${size} bytes; tier ${tier} accepts at most ${limit}`, {
-      key,
-    })
+    super(
+      'E_VALUE_TOO_LARGE',
+      `Value for key ${JSON.stringify(key)} is ${size} bytes; tier ${tier} accepts at most ${limit}`,
+      {
+        key,
+      },
+    )
     this.size = size
     this.limit = limit
   }
@@ -65,10 +73,14 @@ export class TierError extends TiercacheError {
   readonly tier: string
   readonly operation: string
   constructor(tier: string, operation: string, cause: unknown, key?: string) {
-    super('E_TIER', `Tier ${tier} failed to ${operation}${key === undefined ? '' : ` ${JSON.stringify(key)}`}: ${messageOf(cause)}`, {
-      key,
-      cause,
-    })
+    super(
+      'E_TIER',
+      `Tier ${tier} failed to ${operation}${key === undefined ? '' : ` ${JSON.stringify(key)}`}: ${messageOf(cause)}`,
+      {
+        key,
+        cause,
+      },
+    )
     this.tier = tier
     this.operation = operation
   }

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { Entry } from '../entry.js'
-import type { LocalTier } from './types.js'
 import { estimateSize, toBytes } from './size.js'
+import type { LocalTier } from './types.js'
 
 export interface MemoryTierOptions {
   /**

@@ -1,0 +1,446 @@
+import { Core, entryTags, type Loader, type Scope, scoped } from './core.js'
+import { type Duration, optionalMs } from './duration.js'
+import type { Entry } from './entry.js'
+import { TierError } from './errors.js'
+import type { CacheEventName, CacheEvents } from './events.js'
+import type { LoaderContext } from './flight.js'
+import { callKey, joinKey } from './keys.js'
+import {
+  type CacheOptions,
+  checkPositiveInt,
+  checkTags,
+  type EntryOptions,
+  type Resolved,
+  ROOT_DEFAULTS,
+  resolveEntryOptions,
+} from './options.js'
+import { defaultSerializer } from './serializer.js'
+import { type EntryCodec, Lower } from './stack.js'
+import type { CacheStats } from './stats.js'
+import { memoryTier } from './tiers/memory.js'
+import type { LocalTier, Tier } from './tiers/types.js'
+
+/** Options of `cache.set`. */
+export type SetOptions = Pick<
+  EntryOptions,
+  'ttl' | 'staleWhileRevalidate' | 'staleIfError' | 'jitter' | 'tags'
+>
+
+/** Options of `cache.wrap`. */
+export interface WrapOptions<A extends unknown[]> extends EntryOptions {
+  /** Derives the key from the arguments. @default name + a stable, collision-resistant encoding of the arguments */
+  key?: (...args: A) => string
+  /** Tags from the arguments (in addition to `tags`). */
+  tagsFrom?: (...args: A) => readonly string[]
+  /** Name used in default keys. @default the function's name */
+  name?: string
+}
+
+const ROOT: Scope = { prefix: '', tags: undefined, name: undefined }
+const NS_MARK = '\u0000ns'
+
+/**
+ * A cache: tiers, coalesced loads, freshness windows, tags, events. Create one with `createCache()`.
+ * `namespace(name)` returns a view of the same cache whose keys, tags and `clear()` are scoped.
+ */
+export class Cache {
+  readonly #core: Core
+  readonly #scope: Scope
+  readonly #defaults: Resolved
+  readonly #l1: LocalTier | undefined
+
+  constructor(options: CacheOptions = {}) {
+    const fork = options as unknown
+    if (fork instanceof Fork) {
+      this.#core = fork.core
+      this.#scope = fork.scope
+      this.#defaults = fork.defaults
+      this.#l1 = fork.core.l1
+      return
+    }
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`Expected cache options to be an object, got ${String(options)}`)
+    }
+    const tiers = options.tiers ?? [memoryTier()]
+    checkTiers(tiers)
+    const l1 = tiers[0]?.kind === 'local' ? tiers[0] : undefined
+    const below = l1 === undefined ? tiers : tiers.slice(1)
+    let core: Core | undefined
+    const lower =
+      below.length === 0
+        ? undefined
+        : new Lower(below, {
+            offset: l1 === undefined ? 0 : 1,
+            codec: defaultSerializer as EntryCodec,
+            readTimeout: 100,
+            writeTimeout: 1000,
+            onError: (error, key) => {
+              core!.counters.tierErrors++
+              core!.report(error, `tier:${error.operation}`, key)
+            },
+          })
+    core = new Core({
+      l1,
+      lower,
+      tierNames: tiers.map((t) => t.name),
+      clone: options.clone === true,
+      refreshConcurrency: checkPositiveInt(options.refreshConcurrency, 'refreshConcurrency', 10),
+      graceBackoff: optionalMs(options.graceBackoff, 'graceBackoff', 5000),
+      throwOnTierError: options.throwOnTierError === true,
+    })
+    this.#core = core
+    this.#scope = ROOT
+    this.#defaults = resolveEntryOptions(options, ROOT_DEFAULTS)
+    this.#l1 = l1
+  }
+
+  /** The namespace name of this view (`undefined` at the root). */
+  get namespaceName(): string | undefined {
+    return this.#scope.name
+  }
+
+  /**
+   * Returns the cached value of `key`, or runs `loader` once for all concurrent callers of a missing or
+   * expired key and caches its result. `undefined` results are returned but not cached.
+   */
+  async getOrSet<T>(
+    key: string,
+    loader: (ctx: LoaderContext<T>) => T | Promise<T>,
+    options?: EntryOptions,
+  ): Promise<T> {
+    const k = this.#scope.prefix === '' ? key : this.#scope.prefix + key
+    const l1 = this.#l1
+    if (l1 !== undefined) {
+      const e = l1.get(k)
+      if (e !== undefined) {
+        const now = Date.now()
+        const core = this.#core
+        if (now < e.f && (e.g === undefined || core.tags.isValid(e)) && e.x === undefined) {
+          const c = core.counters
+          c.hits++
+          c.byTier[0]!++
+          if (e.d > 0 && e.f - now < e.d * 20) this.#maybeEarly(e, k, key, loader, options, now)
+          if (core.events.wants('hit')) core.events.emit('hit', { key, tier: l1.name })
+          return (core.clone ? structuredClone(e.v) : e.v) as T
+        }
+      }
+    }
+    if (typeof key !== 'string' || key.length === 0) throw keyError(key)
+    if (typeof loader !== 'function')
+      throw new TypeError(`Expected \`loader\` to be a function, got ${typeof loader}`)
+    return this.#core.miss(
+      k,
+      key,
+      loader as Loader<T>,
+      resolveEntryOptions(options, this.#defaults),
+      this.#scope,
+    )
+  }
+
+  /** XFetch: refresh early with probability growing as expiry nears, weighted by the loader's duration. */
+  #maybeEarly<T>(
+    e: Entry,
+    k: string,
+    key: string,
+    loader: Loader<T>,
+    options: EntryOptions | undefined,
+    now: number,
+  ): void {
+    const o = options === undefined ? this.#defaults : resolveEntryOptions(options, this.#defaults)
+    if (o.beta === 0 || this.#core.inflight.has(k)) return
+    if (now - e.d * o.beta * Math.log(Math.random()) >= e.f) {
+      this.#core.refresh(k, key, loader, o, this.#scope, e)
+    }
+  }
+
+  /** The fresh value of `key`, or `undefined`. Reads lower tiers on an L1 miss and backfills L1. */
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    const k = this.#key(key)
+    const core = this.#core
+    const now = Date.now()
+    const e = core.peek(k, now)
+    if (e !== undefined && now < e.f) {
+      if (e.x !== undefined) return undefined
+      core.counters.hits++
+      core.counters.byTier[0]!++
+      return (core.clone ? structuredClone(e.v) : e.v) as T
+    }
+    if (core.lower !== undefined) {
+      const found = await core.lower.get(k)
+      if (found !== undefined) {
+        const f = found.entry
+        const t = Date.now()
+        if (t < f.f && core.tags.isValid(f) && f.x === undefined) {
+          core.counters.hits++
+          core.counters.byTier[found.tier]!++
+          core.l1?.set(k, f, f.s - t)
+          return f.v as T
+        }
+      }
+    }
+    core.counters.misses++
+    return undefined
+  }
+
+  /** Whether `key` has a fresh value. */
+  async has(key: string): Promise<boolean> {
+    const k = this.#key(key)
+    const core = this.#core
+    const now = Date.now()
+    const e = core.peek(k, now)
+    if (e !== undefined && now < e.f && e.x === undefined) return true
+    if (core.lower === undefined) return false
+    const found = await core.lower.get(k)
+    return (
+      found !== undefined &&
+      Date.now() < found.entry.f &&
+      found.entry.x === undefined &&
+      core.tags.isValid(found.entry)
+    )
+  }
+
+  /**
+   * Stores `value` in every tier. A load of `key` in flight is not written afterwards (this value wins).
+   * Resolves `true` when every tier acknowledged the write.
+   */
+  async set<T>(key: string, value: T, options?: SetOptions): Promise<boolean> {
+    const k = this.#key(key)
+    if (value === undefined)
+      throw new TypeError('Expected `value` to be defined: `undefined` is not cached (use delete)')
+    const o = resolveEntryOptions(options, this.#defaults)
+    const core = this.#core
+    const flight = core.inflight.get(k)
+    if (flight !== undefined) flight.cancelled = true
+    if (o.ttl === 0) return this.#delete(k, key)
+    const now = Date.now()
+    const fresh =
+      o.ttl === Number.POSITIVE_INFINITY || o.jitter === 0
+        ? o.ttl
+        : o.ttl * (1 + o.jitter * (2 * Math.random() - 1))
+    const f = now + fresh
+    const e: Entry = {
+      v: core.clone ? structuredClone(value) : value,
+      c: now,
+      f,
+      w: f + o.swr,
+      s: f + Math.max(o.swr, o.sie),
+      d: 0,
+      g: entryTags(this.#scope, o.tags),
+    }
+    const ok = await core.store(k, e)
+    if (core.events.wants('set')) core.events.emit('set', { key })
+    return this.#tierResult(ok, 'set', key)
+  }
+
+  /** Values of several keys (fresh only), in order. */
+  async getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    if (!Array.isArray(keys)) throw new TypeError(`Expected \`keys\` to be an array, got ${typeof keys}`)
+    return Promise.all(keys.map((k) => this.get<T>(k)))
+  }
+
+  /** Stores several entries; resolves `true` when every tier acknowledged every write. */
+  async setMany(
+    entries: ReadonlyArray<{ key: string; value: unknown; options?: SetOptions }>,
+  ): Promise<boolean> {
+    if (!Array.isArray(entries))
+      throw new TypeError(`Expected \`entries\` to be an array, got ${typeof entries}`)
+    const results = await Promise.all(entries.map((e) => this.set(e.key, e.value, e.options)))
+    return results.every(Boolean)
+  }
+
+  /**
+   * Removes keys from every tier. A load of the key in flight is not written afterwards.
+   * Resolves `true` when every tier acknowledged (`false` when a tier failed, unless `throwOnTierError`).
+   */
+  async delete(keys: string | readonly string[]): Promise<boolean> {
+    const list = typeof keys === 'string' ? [keys] : keys
+    if (!Array.isArray(list)) throw keyError(keys)
+    const results = await Promise.all(list.map((key) => this.#delete(this.#key(key), key)))
+    return results.every(Boolean)
+  }
+
+  async #delete(k: string, key: string): Promise<boolean> {
+    const core = this.#core
+    const flight = core.inflight.get(k)
+    if (flight !== undefined) flight.cancelled = true
+    core.l1?.delete(k)
+    core.backoff.delete(k)
+    const ok = core.lower === undefined ? true : await core.lower.delete(k)
+    if (core.events.wants('delete')) core.events.emit('delete', { key })
+    return this.#tierResult(ok, 'delete', key)
+  }
+
+  /**
+   * Invalidates every entry tagged with any of `tags`, in every tier, in O(number of tags): no key scan.
+   * Loads in flight whose entries carry one of the tags are not written afterwards.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    checkTags(tags, 'tags')
+    if (tags.length === 0) return
+    const core = this.#core
+    core.tags.invalidate(scoped(this.#scope, tags), Date.now())
+    if (core.events.wants('invalidate')) core.events.emit('invalidate', { tags })
+  }
+
+  /**
+   * Removes every entry of this cache (a namespace view: of that namespace only, by invalidating its
+   * implicit tag). On shared tiers only this cache's keys are removed, never the whole server.
+   */
+  async clear(): Promise<void> {
+    const core = this.#core
+    if (this.#scope.tags !== undefined) {
+      core.tags.invalidate([this.#scope.tags[this.#scope.tags.length - 1]!], Date.now())
+    } else {
+      core.clearedAt = Date.now()
+      core.l1?.clear()
+      core.backoff.clear()
+      const ok = core.lower === undefined ? true : await core.lower.clear()
+      this.#tierResult(ok, 'clear', undefined)
+    }
+    if (core.events.wants('clear')) core.events.emit('clear', { namespace: this.#scope.name })
+  }
+
+  /** A view whose keys, tags and `clear()` are scoped to `name` (nestable). */
+  namespace(name: string): Cache {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new TypeError(
+        `Expected \`name\` to be a non-empty string, got ${JSON.stringify(name) ?? String(name)}`,
+      )
+    }
+    const prefix = `${NS_MARK}${joinKey([this.#scope.prefix, name])}\u0000`
+    const tags = [...(this.#scope.tags ?? []), prefix]
+    const fullName = this.#scope.name === undefined ? name : `${this.#scope.name}/${name}`
+    return new Cache(
+      new Fork(this.#core, { prefix, tags, name: fullName }, this.#defaults) as unknown as CacheOptions,
+    )
+  }
+
+  /**
+   * Memoizes `fn`: calls with equal arguments share one cached result. The default key is the function's
+   * name plus a stable, collision-resistant encoding of the arguments (object key order does not matter).
+   */
+  wrap<A extends unknown[], R>(
+    fn: (...args: A) => R | Promise<R>,
+    options: WrapOptions<A> = {},
+  ): (...args: A) => Promise<R> {
+    if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be a function, got ${typeof fn}`)
+    const { key, tagsFrom, name = fn.name, ...entry } = options
+    if (key !== undefined && typeof key !== 'function') throw new TypeError('Expected `key` to be a function')
+    if (tagsFrom !== undefined && typeof tagsFrom !== 'function')
+      throw new TypeError('Expected `tagsFrom` to be a function')
+    if (key === undefined && name === '')
+      throw new TypeError('Expected `name` (or a named function) to derive default keys')
+    resolveEntryOptions(entry, this.#defaults)
+    const base = Object.keys(entry).length === 0 ? undefined : entry
+    const wrapped = (...args: A): Promise<R> => {
+      const k = key === undefined ? callKey(name, args) : key(...args)
+      const opts =
+        tagsFrom === undefined ? base : { ...base, tags: [...(base?.tags ?? []), ...tagsFrom(...args)] }
+      return this.getOrSet<R>(k, () => fn(...args), opts)
+    }
+    Object.defineProperty(wrapped, 'name', { value: `cached ${name}` })
+    return wrapped
+  }
+
+  /** The default key `wrap` and the decorators use for a call: `name` plus the encoded arguments. */
+  keyFor(name: string, args: readonly unknown[]): string {
+    return callKey(name, args)
+  }
+
+  /** Counters since creation (shared by all namespace views). */
+  stats(): CacheStats {
+    const c = this.#core.counters
+    const hitsByTier: Record<string, number> = {}
+    this.#core.tierNames.forEach((n, i) => {
+      hitsByTier[n] = (hitsByTier[n] ?? 0) + c.byTier[i]!
+    })
+    return {
+      hits: c.hits,
+      hitsByTier,
+      misses: c.misses,
+      staleHits: c.staleHits,
+      coalesced: c.coalesced,
+      loads: c.loads,
+      loadErrors: c.loadErrors,
+      refreshes: c.refreshes,
+      tierErrors: c.tierErrors,
+      evictions: c.evictions,
+      staleSetsPrevented: c.staleSetsPrevented,
+      inFlight: this.#core.inflight.size,
+    }
+  }
+
+  on<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): this {
+    this.#core.events.on(event, listener)
+    return this
+  }
+
+  off<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): this {
+    this.#core.events.off(event, listener)
+    return this
+  }
+
+  once<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): this {
+    const wrapper = (p: CacheEvents[E]): void => {
+      this.#core.events.off(event, wrapper)
+      listener(p)
+    }
+    this.#core.events.on(event, wrapper)
+    return this
+  }
+
+  /** Stops timers, aborts loads in flight and closes the tiers' connections. Later calls reject. */
+  close(): Promise<void> {
+    return this.#core.close()
+  }
+
+  #key(key: string): string {
+    if (typeof key !== 'string' || key.length === 0) throw keyError(key)
+    return this.#scope.prefix === '' ? key : this.#scope.prefix + key
+  }
+
+  #tierResult(ok: boolean, op: string, key: string | undefined): boolean {
+    if (!ok && this.#core.throwOnTierError) {
+      throw new TierError('lower', op, new Error('a tier did not acknowledge the operation'), key)
+    }
+    return ok
+  }
+}
+
+/** Carries a parent's state into a namespace view (not part of the public API). */
+class Fork {
+  constructor(
+    readonly core: Core,
+    readonly scope: Scope,
+    readonly defaults: Resolved,
+  ) {}
+}
+
+function keyError(key: unknown): TypeError {
+  return new TypeError(`Expected \`key\` to be a non-empty string, got ${JSON.stringify(key) ?? String(key)}`)
+}
+
+function checkTiers(tiers: unknown): asserts tiers is readonly Tier[] {
+  if (!Array.isArray(tiers) || tiers.length === 0) {
+    throw new TypeError('Expected `tiers` to be a non-empty array of tiers (e.g. [memoryTier()])')
+  }
+  tiers.forEach((t: Partial<Tier> | null, i) => {
+    if (
+      t === null ||
+      typeof t !== 'object' ||
+      (t.kind !== 'local' && t.kind !== 'remote') ||
+      typeof t.get !== 'function'
+    ) {
+      throw new TypeError(
+        `Expected \`tiers[${i}]\` to be a tier (memoryTier(), redisTier(), ...), got ${String(t)}`,
+      )
+    }
+  })
+}
+
+/** Creates a cache. With no options: one in-process memory tier and a 60 s TTL. */
+export function createCache(options?: CacheOptions): Cache {
+  return new Cache(options)
+}
+
+export type { Duration }

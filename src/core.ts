@@ -1,0 +1,390 @@
+import pLimit, { type LimitFunction } from 'p-limit'
+import type { Entry } from './entry.js'
+import { CacheClosedError, LoaderError, LoaderTimeoutError } from './errors.js'
+import { channels, Emitter } from './events.js'
+import { Flight, LoadContext } from './flight.js'
+import type { Resolved } from './options.js'
+import type { Lower } from './stack.js'
+import { Counters } from './stats.js'
+import { TagRegistry } from './tags.js'
+import type { LocalTier } from './tiers/types.js'
+
+/** A loader as the engine calls it. */
+export type Loader<T> = (ctx: LoadContext<T>) => T | Promise<T>
+
+const NONE = Number.POSITIVE_INFINITY
+const noop = (): void => {}
+
+/**
+ * The state shared by a cache and all its namespace views: tiers, in-flight loads, tag registry,
+ * counters, events. The `Cache` class is the thin public face; the miss path lives here.
+ */
+export class Core {
+  readonly l1: LocalTier | undefined
+  readonly lower: Lower | undefined
+  readonly tags = new TagRegistry()
+  readonly counters: Counters
+  readonly events = new Emitter()
+  readonly inflight = new Map<string, Flight>()
+  readonly limit: LimitFunction
+  readonly clone: boolean
+  readonly graceBackoff: number
+  readonly throwOnTierError: boolean
+  readonly tierNames: string[]
+  /** Keys whose last load failed while a stale value was served: no new load before this time. */
+  readonly backoff = new Map<string, number>()
+  closed = false
+  clearedAt = Number.NEGATIVE_INFINITY
+  readonly #timer: NodeJS.Timeout
+
+  constructor(init: {
+    l1: LocalTier | undefined
+    lower: Lower | undefined
+    tierNames: string[]
+    clone: boolean
+    refreshConcurrency: number
+    graceBackoff: number
+    throwOnTierError: boolean
+  }) {
+    this.l1 = init.l1
+    this.lower = init.lower
+    this.tierNames = init.tierNames
+    this.counters = new Counters(init.tierNames.length)
+    this.clone = init.clone
+    this.limit = pLimit(init.refreshConcurrency)
+    this.graceBackoff = init.graceBackoff
+    this.throwOnTierError = init.throwOnTierError
+    if (this.l1 !== undefined) {
+      const name = this.l1.name
+      this.l1.onEvict = (key) => {
+        this.counters.evictions++
+        if (this.events.hasListener('evict')) this.events.emit('evict', { key, tier: name })
+      }
+    }
+    this.#timer = setInterval(() => this.#maintain(), 30_000)
+    this.#timer.unref()
+  }
+
+  /** Reports a failure nobody awaits: counted, emitted when someone listens, never thrown. */
+  report(error: unknown, operation: string, key?: string): void {
+    if (this.events.wants('error')) this.events.emit('error', { error, key, operation })
+  }
+
+  /** A usable entry of L1 (fresh or within its stale windows) with valid tags, else undefined. */
+  peek(k: string, now: number): Entry | undefined {
+    const e = this.l1?.get(k)
+    if (e === undefined) return undefined
+    if (now >= e.s || !this.tags.isValid(e)) return undefined
+    return e
+  }
+
+  /**
+   * The miss path: `stale` is L1's stale entry, if any. Joins the key's flight or starts one, then waits
+   * for it within the soft and hard timeouts, falling back to the stale value where the windows allow.
+   */
+  miss<T>(k: string, key: string, loader: Loader<T>, o: Resolved, scope: Scope): Promise<T> {
+    if (this.closed) return Promise.reject(new CacheClosedError())
+    const now = Date.now()
+    const stale = this.peek(k, now)
+    if (stale !== undefined && now < stale.f) return this.#serve(stale, key)
+    let flight = this.inflight.get(k)
+    if (flight === undefined) {
+      if (stale !== undefined && (now < stale.w || this.#inBackoff(k, now))) {
+        this.refresh(k, key, loader, o, scope, stale)
+        return this.serveStale<T>(stale, key, now < stale.w ? 'revalidate' : 'backoff')
+      }
+      this.counters.misses++
+      if (this.events.wants('miss')) this.events.emit('miss', { key })
+      flight = this.#start(k, key, loader, o, scope, stale, false)
+    } else {
+      this.counters.coalesced++
+      if (stale !== undefined && now < stale.w) return this.serveStale<T>(stale, key, 'revalidate')
+    }
+    return this.#await<T>(flight, key, stale, o)
+  }
+
+  /** Starts one background refresh of `k` unless a load is already in flight. */
+  refresh<T>(
+    k: string,
+    key: string,
+    loader: Loader<T>,
+    o: Resolved,
+    scope: Scope,
+    stale: Entry | undefined,
+  ): void {
+    if (this.closed || this.inflight.has(k) || this.#inBackoff(k, Date.now())) return
+    this.counters.refreshes++
+    this.#start(k, key, loader, o, scope, stale, true)
+  }
+
+  serveStale<T>(e: Entry, key: string, reason: 'revalidate' | 'error' | 'timeout' | 'backoff'): Promise<T> {
+    this.counters.staleHits++
+    if (this.events.wants('stale')) this.events.emit('stale', { key, reason })
+    return this.#serve<T>(e, key)
+  }
+
+  #serve<T>(e: Entry, key: string): Promise<T> {
+    if (e.x !== undefined) return Promise.reject(e.v)
+    void key
+    return Promise.resolve((this.clone ? structuredClone(e.v) : e.v) as T)
+  }
+
+  #start<T>(
+    k: string,
+    key: string,
+    loader: Loader<T>,
+    o: Resolved,
+    scope: Scope,
+    stale: Entry | undefined,
+    background: boolean,
+  ): Flight {
+    const flight = new Flight(k, Date.now(), background)
+    this.inflight.set(k, flight)
+    if (this.lower !== undefined) flight.lowerRead = this.#readLower(k, flight.start)
+    const run = async (): Promise<unknown> => {
+      try {
+        if (this.closed) throw new CacheClosedError()
+        if (flight.lowerRead !== undefined) {
+          const found = await flight.lowerRead
+          if (found !== undefined && Date.now() < found.f) {
+            if (found.x !== undefined) throw found.v
+            return found.v
+          }
+          if (found !== undefined && stale === undefined) stale = found
+        }
+        return await this.#load(flight, k, key, loader, o, scope, stale)
+      } finally {
+        if (this.inflight.get(k) === flight) this.inflight.delete(k)
+      }
+    }
+    flight.done = background ? this.limit(run) : run()
+    if (background) {
+      flight.done.catch((err: unknown) => {
+        this.backoff.set(k, Date.now() + this.graceBackoff)
+        this.report(err, 'refresh', key)
+      })
+    } else {
+      flight.done.catch(noop)
+    }
+    return flight
+  }
+
+  async #readLower(k: string, now: number): Promise<Entry | undefined> {
+    const found = await this.lower!.get(k)
+    if (found === undefined) return undefined
+    const { entry, tier } = found
+    if (now >= entry.s || !this.tags.isValid(entry)) return undefined
+    if (now < entry.f) {
+      this.counters.hits++
+      this.counters.byTier[tier]!++
+      if (this.events.wants('hit')) this.events.emit('hit', { key: k, tier: this.tierNames[tier]! })
+    }
+    // Backfill the tiers above with the entry's remaining lifetime, not a fresh TTL.
+    this.l1?.set(k, entry, entry.s - Date.now())
+    if (tier > (this.l1 === undefined ? 0 : 1)) this.lower!.backfill(k, entry, tier).catch(noop)
+    return entry
+  }
+
+  async #load<T>(
+    flight: Flight,
+    k: string,
+    key: string,
+    loader: Loader<T>,
+    o: Resolved,
+    scope: Scope,
+    stale: Entry | undefined,
+  ): Promise<T> {
+    const ctx = new LoadContext<T>(key, stale, flight)
+    const t0 = performance.now()
+    this.counters.loads++
+    let value: T
+    try {
+      value = channels.load.hasSubscribers
+        ? await channels.load.tracePromise(async () => loader(ctx), { key })
+        : await loader(ctx)
+    } catch (cause) {
+      this.counters.loadErrors++
+      const err = new LoaderError(key, cause)
+      if (o.negativeTtl > 0 && o.isNegative !== undefined && safePredicate(o.isNegative, cause)) {
+        const now = Date.now()
+        const tags = entryTags(scope, ctx.tags ?? o.tags)
+        const e: Entry = { v: err, c: flight.start, f: now + o.negativeTtl, w: 0, s: 0, d: 0, g: tags, x: 1 }
+        e.w = e.s = e.f
+        this.#storeLoaded(flight, k, e)
+      }
+      throw err
+    }
+    const duration = performance.now() - t0
+    const ttl = ctx.ttl ?? o.ttl
+    let stored = false
+    if (value !== undefined && !ctx.skipped && ttl > 0) {
+      const now = Date.now()
+      const fresh = ttl === NONE || o.jitter === 0 ? ttl : ttl * (1 + o.jitter * (2 * Math.random() - 1))
+      const f = now + fresh
+      const e: Entry = {
+        v: this.clone ? structuredClone(value) : value,
+        c: flight.start,
+        f,
+        w: f + o.swr,
+        s: f + Math.max(o.swr, o.sie),
+        d: duration,
+        g: entryTags(scope, ctx.tags ?? o.tags),
+      }
+      stored = this.#storeLoaded(flight, k, e)
+    }
+    this.backoff.delete(k)
+    if (this.events.wants('load'))
+      this.events.emit('load', { key, duration, stored, background: flight.background })
+    return value
+  }
+
+  /** Stores a load's result unless an invalidation landed since the load started (no stale set). */
+  #storeLoaded(flight: Flight, k: string, e: Entry): boolean {
+    if (
+      this.closed ||
+      flight.cancelled ||
+      flight.start <= this.clearedAt ||
+      this.tags.invalidatedSince(e.g, flight.start)
+    ) {
+      this.counters.staleSetsPrevented++
+      return false
+    }
+    this.store(k, e)
+    return true
+  }
+
+  /** Writes an entry to every tier; lower-tier writes run in the background and never throw. */
+  store(k: string, e: Entry): Promise<boolean> {
+    const life = e.s - e.c
+    if (life > this.tags.maxLifetime) this.tags.maxLifetime = life
+    this.l1?.set(k, e, e.s - Date.now())
+    // Negative entries hold an error object: they stay in this process.
+    if (this.lower === undefined || e.x !== undefined) return Promise.resolve(true)
+    return this.lower.set(k, e)
+  }
+
+  /**
+   * Waits for a flight as one caller. With a stale entry inside its windows, a soft timeout or a failure
+   * returns the stale value; a hard timeout rejects with `LoaderTimeoutError` (or serves stale).
+   */
+  async #await<T>(flight: Flight, key: string, stale: Entry | undefined, o: Resolved): Promise<T> {
+    let s = stale
+    if (s === undefined && flight.lowerRead !== undefined) {
+      s = await flight.lowerRead
+      const now = Date.now()
+      if (s !== undefined && now >= s.f && now < s.w) return this.serveStale<T>(s, key, 'revalidate')
+    }
+    const soft = s !== undefined && o.soft !== NONE && Date.now() < s.s
+    if (!soft && o.hard === NONE) {
+      try {
+        return (await flight.done) as T
+      } catch (err) {
+        return this.#fallback<T>(err, s, key, flight)
+      }
+    }
+    return new Promise<T>((resolve, reject) => {
+      let softTimer: NodeJS.Timeout | undefined
+      let hardTimer: NodeJS.Timeout | undefined
+      let settled = false
+      const finish = (): boolean => {
+        if (settled) return false
+        settled = true
+        clearTimeout(softTimer)
+        clearTimeout(hardTimer)
+        return true
+      }
+      if (soft) {
+        softTimer = setTimeout(() => {
+          if (finish()) resolve(this.serveStale<T>(s!, key, 'timeout'))
+        }, o.soft)
+      }
+      if (o.hard !== NONE) {
+        hardTimer = setTimeout(() => {
+          if (!finish()) return
+          const err = new LoaderTimeoutError(key, o.hard)
+          this.counters.loadErrors++
+          flight.abort(err)
+          // A later call starts a new load; this one may still finish and fill the cache.
+          for (const [k, f] of this.inflight) {
+            if (f === flight) {
+              this.inflight.delete(k)
+              break
+            }
+          }
+          this.#fallback<T>(err, s, key, flight).then(resolve, reject)
+        }, o.hard)
+      }
+      flight.done.then(
+        (v) => {
+          if (finish()) resolve(v as T)
+        },
+        (err: unknown) => {
+          if (finish()) this.#fallback<T>(err, s, key, flight).then(resolve, reject)
+        },
+      )
+    })
+  }
+
+  #fallback<T>(err: unknown, s: Entry | undefined, key: string, flight: Flight): Promise<T> {
+    const now = Date.now()
+    if (s !== undefined && s.x === undefined && now < s.s) {
+      if (this.graceBackoff > 0) this.backoff.set(flight.key, now + this.graceBackoff)
+      this.report(err, 'load', key)
+      return this.serveStale<T>(s, key, 'error')
+    }
+    return Promise.reject(err)
+  }
+
+  #inBackoff(k: string, now: number): boolean {
+    if (this.backoff.size === 0) return false
+    const until = this.backoff.get(k)
+    if (until === undefined) return false
+    if (now < until) return true
+    this.backoff.delete(k)
+    return false
+  }
+
+  #maintain(): void {
+    const now = Date.now()
+    this.tags.prune(now)
+    for (const [k, until] of this.backoff) if (until <= now) this.backoff.delete(k)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.#timer)
+    const err = new CacheClosedError()
+    for (const flight of this.inflight.values()) flight.abort(err)
+    this.events.removeAll()
+    await Promise.allSettled([this.lower?.close(), this.l1?.close?.()])
+  }
+}
+
+/** Where a cache view's keys and tags live: the root has an empty prefix, a namespace its own. */
+export interface Scope {
+  /** Prepended to keys and tags. */
+  readonly prefix: string
+  /** Implicit tags of every entry in the view (one per enclosing namespace), so `clear()` is one invalidation. */
+  readonly tags: readonly string[] | undefined
+  readonly name: string | undefined
+}
+
+/** The scoped tags of an entry: the view's implicit tags plus the given ones, prefixed. */
+export function entryTags(scope: Scope, tags: readonly string[] | undefined): string[] | undefined {
+  const own = tags === undefined || tags.length === 0 ? undefined : scoped(scope, tags)
+  if (scope.tags === undefined) return own
+  return own === undefined ? [...scope.tags] : [...scope.tags, ...own]
+}
+
+export function scoped(scope: Scope, tags: readonly string[]): string[] {
+  return scope.prefix === '' ? [...tags] : tags.map((t) => scope.prefix + t)
+}
+
+function safePredicate(fn: (e: unknown) => boolean, err: unknown): boolean {
+  try {
+    return fn(err) === true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,97 @@
+import { type Duration, toMs } from './duration.js'
+import type { Entry } from './entry.js'
+import { checkTags } from './options.js'
+
+/**
+ * One load in progress for one key. Every caller of that key while it runs shares `done`: the lower-tier
+ * read, the loader and the writes happen once. It is removed from the in-flight map when it settles.
+ */
+export class Flight {
+  /** When the load started (epoch ms). Invalidations at or after it win over its result. */
+  readonly start: number
+  /** Set by `delete`/`set` of the key while the load runs: the result is returned but not stored. */
+  cancelled = false
+  readonly background: boolean
+  /** The lower-tier read, when there are lower tiers: resolves with a usable entry (fresh or stale) or undefined. */
+  lowerRead: Promise<Entry | undefined> | undefined = undefined
+  /** Settles with the value for callers; rejects with a `LoaderError` (or a negative entry's error). */
+  done!: Promise<unknown>
+  #controller: AbortController | undefined = undefined
+  #abortReason: unknown = undefined
+
+  /** The internal (scoped) key. */
+  readonly key: string
+
+  constructor(key: string, start: number, background: boolean) {
+    this.key = key
+    this.start = start
+    this.background = background
+  }
+
+  /** The loader's signal, created on first use so loaders that ignore it cost nothing. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason)
+    }
+    return this.#controller.signal
+  }
+
+  abort(reason: unknown): void {
+    if (this.#abortReason !== undefined) return
+    this.#abortReason = reason
+    this.#controller?.abort(reason)
+  }
+}
+
+/** What a loader receives. */
+export interface LoaderContext<T = unknown> {
+  /** The key being loaded (as the caller gave it, without namespace). */
+  readonly key: string
+  /** Aborted when callers give up (`hardTimeout`) or the cache closes. */
+  readonly signal: AbortSignal
+  /** The stale value being replaced, if any (e.g. to revalidate with an ETag). */
+  readonly stale: T | undefined
+  /** Whether `stale` holds a value (it may legitimately be `null`). */
+  readonly hasStale: boolean
+  /** Overrides this entry's `ttl`. */
+  setTtl(ttl: Duration): void
+  /** Replaces this entry's tags. */
+  setTags(tags: readonly string[]): void
+  /** Returns the value to callers without storing it. */
+  skipCache(): void
+}
+
+export class LoadContext<T> implements LoaderContext<T> {
+  ttl: number | undefined = undefined
+  tags: readonly string[] | undefined = undefined
+  skipped = false
+  readonly key: string
+  readonly stale: T | undefined
+  readonly hasStale: boolean
+  readonly #flight: Flight
+
+  constructor(key: string, stale: Entry | undefined, flight: Flight) {
+    this.key = key
+    this.hasStale = stale !== undefined && stale.x === undefined
+    this.stale = this.hasStale ? (stale!.v as T) : undefined
+    this.#flight = flight
+  }
+
+  get signal(): AbortSignal {
+    return this.#flight.signal
+  }
+
+  setTtl(ttl: Duration): void {
+    this.ttl = toMs(ttl, 'ttl')
+  }
+
+  setTags(tags: readonly string[]): void {
+    checkTags(tags, 'tags')
+    this.tags = [...tags]
+  }
+
+  skipCache(): void {
+    this.skipped = true
+  }
+}
