@@ -269,6 +269,18 @@ describe('payload formats', () => {
     expect(jsonSerializer.deserialize(new TextEncoder().encode(text))).toStrictEqual(value)
   })
 
+  it('returned Buffers and typed arrays do not alias the payload bytes', () => {
+    for (const serializer of [v8Serializer, jsonSerializer]) {
+      const payload = serializer.serialize({ b: Buffer.from('abcd'), f: Float64Array.of(1, 2) })
+      const bytes = Buffer.from(typeof payload === 'string' ? Buffer.from(payload) : payload)
+      const back = serializer.deserialize(bytes) as { b: Buffer; f: Float64Array }
+      bytes.fill(0)
+      expect(back.b.toString()).toBe('abcd')
+      expect([...back.f]).toEqual([1, 2])
+      expect(back.f.buffer.byteLength).toBe(16)
+    }
+  })
+
   it('defaultSerializer is one of the two and round-trips', () => {
     expect([jsonSerializer, v8Serializer]).toContain(defaultSerializer)
     expect(

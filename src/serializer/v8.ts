@@ -15,6 +15,27 @@ export const V8_MARKER: Uint8Array = Uint8Array.of(0x02, 0x56, 0x31)
  * turns class instances into plain objects silently, so every value is checked first.
  * Typed arrays read back may be views into the payload buffer (Node's behaviour).
  */
+type HostReader = (this: DefaultDeserializer) => unknown
+const readHostObject = (DefaultDeserializer.prototype as unknown as { _readHostObject: HostReader })
+  ._readHostObject
+
+/**
+ * Node's deserializer returns Buffers and typed arrays as views into the payload, so they would
+ * alias the tier client's (possibly reused or pooled) buffer and keep the whole payload alive.
+ * Copy each one out instead (`_readHostObject` is Node's documented extension point).
+ */
+class CopyingDeserializer extends DefaultDeserializer {
+  _readHostObject(): unknown {
+    const view = readHostObject.call(this)
+    if (Buffer.isBuffer(view)) return Buffer.from(view)
+    if (view instanceof DataView) {
+      return new DataView(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength))
+    }
+    if (ArrayBuffer.isView(view)) return (view as Uint8Array).slice()
+    return view
+  }
+}
+
 export const v8Serializer: Serializer = {
   serialize(value: unknown): Uint8Array {
     assertSerializable(value)
@@ -31,7 +52,7 @@ export const v8Serializer: Serializer = {
     if (data.length < 5 || data[0] !== 0x02 || data[1] !== 0x56 || data[2] !== 0x31 || data[3] !== 0xff) {
       throw new Error('v8Serializer: not a tiercache v8 payload')
     }
-    const deserializer = new DefaultDeserializer(data)
+    const deserializer = new CopyingDeserializer(data)
     deserializer.readRawBytes(V8_MARKER.length)
     if (!deserializer.readHeader()) throw new Error('v8Serializer: bad v8 header')
     return deserializer.readValue()
