@@ -146,6 +146,15 @@ export function formatRows(rows: Row[]): string {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(`Node ${process.version}: serialize + deserialize of one cache entry`)
-  console.log(formatRows(await runSerializerBench()))
+  // No top-level await, so that a CommonJS-compiled harness can still load this module.
+  runSerializerBench().then(
+    (rows) => {
+      console.log(`Node ${process.version}: serialize + deserialize of one cache entry`)
+      console.log(formatRows(rows))
+    },
+    (err: unknown) => {
+      console.error(err)
+      process.exitCode = 1
+    },
+  )
 }

@@ -1,5 +1,5 @@
 import { serialize as rawV8Serialize } from 'node:v8'
-import { deflateRawSync, gzipSync } from 'node:zlib'
+import { brotliCompressSync, deflateRawSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { UnserializableValueError } from '../src/errors.js'
@@ -349,6 +349,16 @@ describe('compressed', () => {
     const header = Buffer.from([0x02, 0x5a, 0x64, 0x73, 0, 0, 0, 0])
     header.writeUInt32LE(100, 4)
     expect(() => compressed(jsonSerializer).deserialize(Buffer.concat([header, body]))).toThrow(Error)
+  })
+
+  it('reads brotli payloads (reserved for a future switch of algorithm)', () => {
+    const text = jsonSerializer.serialize(big) as string
+    const raw = Buffer.from(text)
+    const header = Buffer.from([0x02, 0x5a, 0x62, 0x73, 0, 0, 0, 0])
+    header.writeUInt32LE(raw.length, 4)
+    expect(
+      compressed(jsonSerializer).deserialize(Buffer.concat([header, brotliCompressSync(raw)])),
+    ).toStrictEqual(big)
   })
 
   it('rejects a bad threshold', () => {
