@@ -1,28 +1,28 @@
 #!/usr/bin/env bash
 # Installs the real servers the test suite needs (redis-server, redis-cli, memcached).
-# Idempotent: does nothing but print versions when everything is already present.
+# Idempotent and quick: when everything is present it only prints the versions.
 # Never leaves a daemon running: tests start their own servers on free loopback ports.
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
 SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-  if have sudo; then
-    SUDO=(sudo)
-  else
-    echo "install-services: not root and sudo is not available" >&2
-  fi
+if [ "$(id -u)" -ne 0 ] && have sudo; then
+  SUDO=(sudo)
 fi
 
 missing=()
 have redis-server || missing+=(redis-server)
-have redis-cli || missing+=(redis-tools)
+have redis-cli || missing+=(redis-cli)
 have memcached || missing+=(memcached)
 
 if [ "${#missing[@]}" -gt 0 ]; then
-  echo "install-services: installing ${missing[*]}"
-  # policy-rc.d (exit code 101) tells maintainer scripts not to start daemons while installing.
+  echo "install-services: missing ${missing[*]}; installing redis-server redis-tools memcached"
+  if [ "$(id -u)" -ne 0 ] && [ "${#SUDO[@]}" -eq 0 ]; then
+    echo "install-services: not root and sudo is not available; install redis-server and memcached yourself" >&2
+    exit 1
+  fi
+  # policy-rc.d exiting 101 tells the packages' maintainer scripts not to start their daemons.
   policy=/usr/sbin/policy-rc.d
   created_policy=0
   if [ ! -e "$policy" ]; then
@@ -30,28 +30,31 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${SUDO[@]}" chmod +x "$policy"
     created_policy=1
   fi
-  cleanup_policy() {
+  remove_policy() {
     if [ "$created_policy" -eq 1 ]; then "${SUDO[@]}" rm -f "$policy"; fi
   }
-  trap cleanup_policy EXIT
+  trap remove_policy EXIT
   export DEBIAN_FRONTEND=noninteractive
   "${SUDO[@]}" apt-get update
-  "${SUDO[@]}" apt-get install -y --no-install-recommends redis-server memcached
+  "${SUDO[@]}" apt-get install -y --no-install-recommends redis-server redis-tools memcached
+  # Without systemd, the init script is how the package would start memcached at boot: disable it.
+  # (redis-server's is left alone: a Redis on 6379 may be shared with other users of the machine.)
+  if [ -x /etc/init.d/memcached ] && have update-rc.d; then
+    "${SUDO[@]}" update-rc.d memcached disable >/dev/null 2>&1 || true
+  fi
 fi
 
-# Stop any daemon the packages may have started anyway (init scripts without systemd).
-# Only stop the package-managed services, matched by their pid files / service names,
-# and only memcached: a redis-server on 6379 may be shared with other users of the machine.
-if [ "${#missing[@]}" -gt 0 ] && [[ " ${missing[*]} " == *" memcached "* ]]; then
-  if have service; then "${SUDO[@]}" service memcached stop >/dev/null 2>&1 || true; fi
-  if have update-rc.d; then "${SUDO[@]}" update-rc.d memcached disable >/dev/null 2>&1 || true; fi
-  for pidfile in /var/run/memcached/memcached.pid /run/memcached/memcached.pid /var/run/memcached.pid; do
-    if [ -f "$pidfile" ]; then
-      pid="$(cat "$pidfile" 2>/dev/null || true)"
-      if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then "${SUDO[@]}" kill "$pid" || true; fi
+# A memcached started by the package (pid file of its init script) would sit on 11211: stop it.
+# Tests never use fixed ports. Redis on 6379 is left alone: it may be shared with other users.
+for pidfile in /run/memcached/memcached.pid /var/run/memcached/memcached.pid /var/run/memcached.pid; do
+  if [ -f "$pidfile" ]; then
+    pid="$(cat "$pidfile" 2>/dev/null || true)"
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = memcached ]; then
+      echo "install-services: stopping the package's memcached daemon (pid $pid)"
+      "${SUDO[@]}" kill "$pid" || true
     fi
-  done
-fi
+  fi
+done
 
 redis-server --version
 redis-cli --version

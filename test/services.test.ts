@@ -3,6 +3,7 @@
  * the fault proxy, and the clear failure when a binary is missing.
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,10 +27,16 @@ import {
   startRedis,
 } from './services/redis.js'
 
+/** True while `pid` exists and is not a zombie waiting to be reaped. */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
+  } catch {
+    return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).charAt(0) !== 'Z'
   } catch {
     return false
   }
@@ -102,12 +109,15 @@ describe('redis-server', () => {
     expect(await redis.call('GET', 'before')).toBeNull()
   })
 
-  it('applies extra args (maxmemory) and CONFIG SET', async () => {
+  it('applies extra args (maxmemory), CONFIG SET, FLUSHALL and DEBUG SLEEP', async () => {
     const small = await startRedis({ args: ['--maxmemory', '1mb', '--maxmemory-policy', 'noeviction'] })
     try {
       expect(await small.call('CONFIG', 'GET', 'maxmemory')).toEqual(['maxmemory', '1048576'])
       expect(await small.command('CONFIG', 'SET', 'maxmemory', '2mb')).toBe('+OK\r\n')
       expect(await small.command('FLUSHALL')).toBe('+OK\r\n')
+      const started = performance.now()
+      expect(await small.command('DEBUG', 'SLEEP', '0.2')).toBe('+OK\r\n')
+      expect(performance.now() - started).toBeGreaterThanOrEqual(190)
     } finally {
       await small.stop()
     }
@@ -311,6 +321,7 @@ describe('missing binaries and process cleanup', () => {
       [
         `import { startRedis } from ${JSON.stringify(join(servicesDir, 'redis.js'))}`,
         `import { getRedis } from ${JSON.stringify(join(servicesDir, 'env.js'))}`,
+        `import { startMemcached } from ${JSON.stringify(join(servicesDir, 'memcached.js'))}`,
         `const mode = process.argv[2]`,
         `if (mode === 'missing') {`,
         `  process.env.PATH = ${JSON.stringify(emptyDir)}`,
@@ -319,7 +330,8 @@ describe('missing binaries and process cleanup', () => {
         `  delete process.env.REDIS_URL`,
         `  const shared = mode === 'crash' ? undefined : await getRedis()`,
         `  const server = await startRedis()`,
-        `  console.log('PIDS:' + JSON.stringify({ url: shared?.url, pid: server.pid, dir: server.dir }))`,
+        `  const mc = await startMemcached()`,
+        `  console.log('PIDS:' + JSON.stringify({ url: shared?.url, pid: server.pid, mcPid: mc.pid, dir: server.dir }))`,
         `  if (mode === 'crash') process.kill(process.pid, 'SIGKILL')`,
         `  if (mode === 'term') process.kill(process.pid, 'SIGTERM')`,
         `}`,
@@ -342,9 +354,15 @@ describe('missing binaries and process cleanup', () => {
     for (const output of outputs) {
       const line = output.split('\n').find((l) => l.startsWith('PIDS:'))
       expect(line, output).toBeDefined()
-      const { pid, url, dir } = JSON.parse(line!.slice(5)) as { pid: number; url?: string; dir: string }
+      const { pid, mcPid, url, dir } = JSON.parse(line!.slice(5)) as {
+        pid: number
+        mcPid: number
+        url?: string
+        dir: string
+      }
       // 'exit' hook, SIGTERM hook, and parent-death signal (setpriv) for a SIGKILLed parent.
       expect(await waitUntilDead(pid, 3_000)).toBe(true)
+      expect(await waitUntilDead(mcPid, 3_000)).toBe(true)
       if (url) {
         await expect(respCommand(Number(new URL(url).port), ['PING'], { timeoutMs: 500 })).rejects.toThrow()
       }

@@ -4,9 +4,9 @@
  */
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { freePort } from './ports.js'
+import { freePort, isPortFree } from './ports.js'
 import { findBinary, makeTempDir, removeTempDir, sleep } from './process.js'
-import { type RedisServer, resolveRedisBinary, respCall, startRedis } from './redis.js'
+import { type RedisServer, redisMajorVersion, resolveRedisBinary, respCall, startRedis } from './redis.js'
 
 export const CLUSTER_SLOTS = 16_384
 
@@ -61,6 +61,16 @@ function runRedisCli(binary: string, args: string[]): Promise<void> {
   })
 }
 
+/** A free port for a node and its cluster bus (port + 10000 when the bus port is not configurable). */
+async function clusterPorts(explicitBusPort: boolean): Promise<{ port: number; busPort: number }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort()
+    if (explicitBusPort) return { port, busPort: await freePort() }
+    if (port + 10_000 <= 65_535 && (await isPortFree(port + 10_000))) return { port, busPort: port + 10_000 }
+  }
+  throw new Error('could not find a free port pair for a Redis Cluster node')
+}
+
 async function expectOk(port: number, args: string[]): Promise<void> {
   const reply = await respCall(port, args, { timeoutMs: 5_000 })
   if (reply !== 'OK') throw new Error(`${args.join(' ')} on port ${port} replied ${String(reply)}`)
@@ -107,21 +117,20 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   }
   let nodes: RedisServer[] = []
   try {
-    resolveRedisBinary('redis-server', undefined, 'REDIS_CLUSTER_NODES')
+    // Redis 7 takes an explicit bus port; before, it is always port + 10000.
+    const explicitBusPort =
+      redisMajorVersion(resolveRedisBinary('redis-server', undefined, 'REDIS_CLUSTER_NODES')) >= 7
     await Promise.all(
       Array.from({ length: masters }, async () => {
-        // Explicit ports: the bus port defaults to port + 10000, which may be taken or > 65535.
         for (let attempt = 0; ; attempt++) {
-          const port = await freePort()
-          const busPort = await freePort()
+          const { port, busPort } = await clusterPorts(explicitBusPort)
           try {
             const node = await startRedis({
               port,
               args: [
                 '--cluster-enabled',
                 'yes',
-                '--cluster-port',
-                String(busPort),
+                ...(explicitBusPort ? ['--cluster-port', String(busPort)] : []),
                 '--cluster-config-file',
                 join(dir, `nodes-${port}.conf`),
                 '--cluster-node-timeout',

@@ -139,7 +139,7 @@ export async function startMemcached(options: StartMemcachedOptions = {}): Promi
     label: options.binary ?? 'memcached',
     binaryPath,
     port: options.port,
-    tempPrefix: 'tiercache-memcached-',
+    needsDir: false,
     startTimeoutMs: options.startTimeoutMs,
     buildArgs: (port) => [
       '-p',

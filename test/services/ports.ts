@@ -25,3 +25,13 @@ export function freePort(): Promise<number> {
     })
   })
 }
+
+/** True if `port` can be bound on 127.0.0.1 right now. */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', () => resolve(false))
+    server.listen({ port, host: LOOPBACK, exclusive: true }, () => server.close(() => resolve(true)))
+  })
+}

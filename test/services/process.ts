@@ -151,8 +151,10 @@ export interface ServerProcessSpec {
   startTimeoutMs?: number
   /** Fixed port; otherwise a free one is picked (and re-picked if the bind fails). */
   port?: number
-  /** Existing dir to use; otherwise a fresh temp dir is created. */
+  /** Existing dir to use; otherwise a fresh temp dir is created (unless `needsDir` is false). */
   dir?: string
+  /** False for servers that write no files: they run in the OS temp dir, nothing is created. */
+  needsDir?: boolean
   tempPrefix?: string
 }
 
@@ -178,6 +180,8 @@ export class ServerProcess {
     const server = new ServerProcess(spec)
     if (spec.dir) {
       server.dir = spec.dir
+    } else if (spec.needsDir === false) {
+      server.dir = tmpdir()
     } else {
       server.dir = await makeTempDir(spec.tempPrefix ?? 'tiercache-svc-')
       server.ownsDir = true

@@ -2,6 +2,7 @@
  * Real `redis-server` processes for tests, on free loopback ports, with fault controls
  * (kill, pause/resume via SIGSTOP/SIGCONT, restart on the same port) and raw RESP commands.
  */
+import { spawnSync } from 'node:child_process'
 import { findBinary, missingBinaryMessage, ServerProcess } from './process.js'
 import { decodeResp, encodeCommand, type RespValue, respReplyLength } from './resp.js'
 import { type RawRequestOptions, rawRequest } from './socket.js'
@@ -99,8 +100,23 @@ export function resolveRedisBinary(
   return found
 }
 
+const versions = new Map<string, number>()
+
+/** Major version of a `redis-server` binary (0 if it cannot be read). Cached per path. */
+export function redisMajorVersion(binaryPath: string): number {
+  let major = versions.get(binaryPath)
+  if (major === undefined) {
+    const out = spawnSync(binaryPath, ['--version'], { encoding: 'utf8' })
+    major = Number(/v=(\d+)\./.exec(out.stdout ?? '')?.[1] ?? 0)
+    versions.set(binaryPath, major)
+  }
+  return major
+}
+
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const binaryPath = resolveRedisBinary(options.binary, options.searchPath)
+  // Redis 7 refuses DEBUG (e.g. DEBUG SLEEP for slow-server tests) unless enabled.
+  const versionArgs = redisMajorVersion(binaryPath) >= 7 ? ['--enable-debug-command', 'local'] : []
   const proc = await ServerProcess.launch({
     label: options.binary ?? 'redis-server',
     binaryPath,
@@ -123,6 +139,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       'no',
       '--dir',
       dir,
+      ...versionArgs,
       ...(options.args ?? []),
     ],
     probe: redisAnswersAs,
