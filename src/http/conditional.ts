@@ -3,8 +3,8 @@
  * for stored bodies, precondition evaluation, and the header set of a 304.
  */
 import { createHash } from 'node:crypto'
-import { parseHttpDate } from './cache-control.js'
 import { headerValues } from './headers.js'
+import { parseHttpDate } from './http-date.js'
 import type { HeaderInput } from './types.js'
 
 /** A strong validator for `body`: `"` + 27 base64url chars of its SHA-256 (162 bits) + `"`. */
@@ -18,7 +18,8 @@ export interface Validators {
   lastModified?: string | undefined
 }
 
-interface EntityTag {
+/** A parsed entity-tag. */
+export interface EntityTag {
   weak: boolean
   opaque: string
 }

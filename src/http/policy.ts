@@ -3,9 +3,10 @@
  * setup-time validation of the route options (HTTP-RULES 1, 3-8, 11, 13, 17; RELIABILITY 33-39).
  */
 import { describe, toMs } from '../duration.js'
-import { buildCacheControl, parseCacheControl, parseExpires, parseHttpDate } from './cache-control.js'
+import { buildCacheControl, parseCacheControl, parseExpires } from './cache-control.js'
 import { hasCookies } from './cookies.js'
 import { headerValue, headerValues } from './headers.js'
+import { parseHttpDate } from './http-date.js'
 import { DEFAULT_MAX_QUERY_PARAMS, DEFAULT_MAX_URL_BYTES, queryPairs, splitTarget } from './key.js'
 import type { HeaderInput, HttpPolicyOptions, HttpRequestView } from './types.js'
 
