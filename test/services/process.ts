@@ -45,9 +45,20 @@ export function missingBinaryMessage(binary: string, aptPackage: string, envVar:
 // ---------------------------------------------------------------------------------------------
 // Tracking of everything spawned by this process, cleaned up synchronously on exit.
 
-const trackedPids = new Set<number>()
-const trackedDirs = new Set<string>()
-let hooksInstalled = false
+interface Registry {
+  pids: Set<number>
+  dirs: Set<string>
+  hooksInstalled: boolean
+}
+
+// One registry per process, even if this module is evaluated more than once (test isolation),
+// so there is a single set of exit hooks and every spawned pid is in it.
+const REGISTRY_KEY = Symbol.for('tiercache.test.services.registry')
+const globalRegistry = globalThis as typeof globalThis & { [REGISTRY_KEY]?: Registry }
+globalRegistry[REGISTRY_KEY] ??= { pids: new Set(), dirs: new Set(), hooksInstalled: false }
+const registry: Registry = globalRegistry[REGISTRY_KEY]
+const trackedPids = registry.pids
+const trackedDirs = registry.dirs
 
 /** SIGKILLs every tracked child and removes tracked temp dirs. Synchronous: safe in 'exit'. */
 export function killAllTrackedSync(): void {
@@ -75,8 +86,8 @@ export function trackedChildPids(): number[] {
 }
 
 function installExitHooks(): void {
-  if (hooksInstalled) return
-  hooksInstalled = true
+  if (registry.hooksInstalled) return
+  registry.hooksInstalled = true
   process.on('exit', killAllTrackedSync)
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
