@@ -15,7 +15,10 @@ const ASCTIME = new RegExp(`^${DAY} ${MON} ([ \\d]\\d) ${TIME} (\\d{4})$`)
 function build(year: number, mon: string, day: number, h: number, m: number, s: number): number | undefined {
   const month = MONTHS.indexOf(mon.toLowerCase())
   if (h > 23 || m > 59 || s > 60 || day < 1) return undefined
-  const t = Date.UTC(year, month, day, h, m, Math.min(s, 59))
+  const d = new Date(Date.UTC(2000, month, day, h, m, Math.min(s, 59)))
+  // setUTCFullYear keeps years 0-99 literal (Date.UTC would map them to 19xx)
+  d.setUTCFullYear(year, month, day)
+  const t = d.getTime()
   // reject day overflow such as 31 Feb
   if (new Date(t).getUTCDate() !== day) return undefined
   return t

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   buildCacheControl,
@@ -156,5 +157,20 @@ describe('buildCacheControl', () => {
   ])('rejects %j', (options, message) => {
     expect(() => buildCacheControl(options as never)).toThrow(TypeError)
     expect(() => buildCacheControl(options as never)).toThrow(message)
+  })
+})
+
+describe('parseCacheControl (property)', () => {
+  it('never throws, keeps delta-seconds in range and lower-case names', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (value) => {
+        const cc = parseCacheControl(value)
+        for (const v of [cc.maxAge, cc.sMaxAge, cc.staleWhileRevalidate, cc.staleIfError, cc.minFresh]) {
+          if (v !== undefined) expect(v >= 0 && v <= MAX_DELTA_SECONDS && Number.isInteger(v)).toBe(true)
+        }
+        for (const name of cc.directives.keys()) expect(name).toBe(name.toLowerCase())
+      }),
+      { numRuns: 3_000 },
+    )
   })
 })

@@ -12,6 +12,7 @@ describe('parseHttpDate', () => {
     ['Sun Nov 16 08:49:37 1994', Date.UTC(1994, 10, 16, 8, 49, 37)],
     ['  Sun, 06 Nov 1994 08:49:37 GMT  ', t],
     ['Thu, 01 Jan 1970 00:00:00 GMT', 0],
+    ['Sat, 01 Jan 0050 00:00:00 GMT', -60_589_296_000_000],
     ['Tue, 29 Feb 2028 00:00:00 GMT', Date.UTC(2028, 1, 29)],
     ['Wed, 31 Dec 2025 23:59:60 GMT', Date.UTC(2025, 11, 31, 23, 59, 59)],
   ])('%j', (value, expected) => {

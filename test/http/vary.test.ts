@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   encodingMatchesVariant,
@@ -149,5 +150,44 @@ describe('encodingMatchesVariant', () => {
   ])('%j for %j ⇒ %s', (res, accept, expected) => {
     const req = { headers: accept === undefined ? {} : { 'accept-encoding': accept } }
     expect(encodingMatchesVariant(res, req)).toBe(expected)
+  })
+})
+
+describe('negotiateEncoding (property)', () => {
+  const coding = fc.constantFrom('br', 'gzip', 'GZIP', 'x-gzip', 'identity', 'deflate', 'zstd', '*')
+  const q = fc.constantFrom('', ';q=0', ';q=0.0', ';q=0.5', ';q=1', ';q=0.001', ';q=bad', ' ; q=0')
+  const header = fc
+    .array(fc.tuple(coding, q), { maxLength: 6 })
+    .map((els) => els.map(([c, w]) => c + w).join(', '))
+
+  function weight(h: string, name: string): number | undefined {
+    let found: number | undefined
+    for (const el of h.split(',')) {
+      const [c, ...params] = el.split(';')
+      const n = c!
+        .trim()
+        .toLowerCase()
+        .replace(/^x-gzip$/, 'gzip')
+      if (n !== name) continue
+      const qp = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
+      const w = qp === undefined ? 1 : /^q=(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(qp) ? Number(qp.slice(2)) : 0
+      found = Math.min(found ?? 1, w)
+    }
+    return found
+  }
+
+  it('never picks a coding the client excluded', () => {
+    fc.assert(
+      fc.property(header, (h) => {
+        const chosen = negotiateEncoding(h)
+        if (chosen === undefined) return
+        expect(['br', 'gzip', 'identity']).toContain(chosen)
+        const own = weight(h, chosen)
+        if (own !== undefined) expect(own).toBeGreaterThan(0)
+        else if (chosen !== 'identity') expect(weight(h, '*')).toBeGreaterThan(0)
+        else expect(weight(h, '*') ?? 1).toBeGreaterThan(0)
+      }),
+      { numRuns: 3_000 },
+    )
   })
 })
