@@ -13,7 +13,10 @@ export const MAX_DELTA_SECONDS = 2_147_483_648
 
 /** The directives of one `Cache-Control` field (request or response), names lower-cased. */
 export interface CacheControl {
-  /** Every directive in order of first appearance: `true` when it has no argument. Duplicates: first wins. */
+  /**
+   * Every directive in order of first appearance: `true` when it has no argument,
+   * {@link MALFORMED_ARGUMENT} when unparsable. Duplicates: first wins.
+   */
   directives: ReadonlyMap<string, string | true>
   /**
    * Delta-seconds directives present with a malformed argument. Their typed value is `0`:
@@ -99,8 +102,13 @@ function tokenize(value: string): [string, string | true][] {
   return out
 }
 
-/** Marker for an element whose syntax could not be parsed; its name is kept so it stays restrictive. */
-const MALFORMED = '\u0000malformed'
+/**
+ * The argument recorded in {@link CacheControl.directives} for an element whose syntax could not be
+ * parsed (e.g. an unterminated quoted string); its name is kept so a restrictive directive still
+ * applies, and a delta-seconds directive counts as invalid.
+ */
+export const MALFORMED_ARGUMENT = '\u0000malformed'
+const MALFORMED = MALFORMED_ARGUMENT
 
 const DELTA_NAMES = {
   'max-age': 'maxAge',

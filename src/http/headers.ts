@@ -95,21 +95,21 @@ export type CacheStatusFwd = 'uri-miss' | 'vary-miss' | 'miss' | 'stale' | 'bypa
 export interface CacheStatusParams {
   /** Cache name, a token or any printable string. @default 'tiercache' */
   cache?: string
-  /** Served from the cache without forwarding. Mutually exclusive with `fwd`. */
+  /** Served from the cache without forwarding. Mutually exclusive with `fwd`. @default false */
   hit?: boolean
-  /** Why the request went to the handler. */
+  /** Why the request went to the handler. @default undefined (not emitted) */
   fwd?: CacheStatusFwd
-  /** Status the handler returned (only emitted together with `fwd`). */
+  /** Status the handler returned (only emitted together with `fwd`). @default undefined */
   fwdStatus?: number
-  /** Remaining freshness in seconds; negative when serving stale. Rounded to an integer. */
+  /** Remaining freshness in seconds; negative when serving stale. Rounded to an integer. @default undefined */
   ttl?: number
-  /** The forwarded response was stored. */
+  /** The forwarded response was stored. @default false */
   stored?: boolean
-  /** The request waited on another request's in-flight load. */
+  /** The request waited on another request's in-flight load. @default false */
   collapsed?: boolean
-  /** The cache key (exposing it is opt-in; it is always quoted). */
+  /** The cache key (exposing it is opt-in; it is always quoted). @default undefined */
   key?: string
-  /** Free-form detail, e.g. the bypass reason; quoted unless it is a token. */
+  /** Free-form detail, e.g. the bypass reason; quoted unless it is a token. @default undefined */
   detail?: string
 }
 

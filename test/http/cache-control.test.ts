@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   buildCacheControl,
+  MALFORMED_ARGUMENT,
   MAX_DELTA_SECONDS,
   parseCacheControl,
   parseDeltaSeconds,
@@ -172,5 +173,14 @@ describe('parseCacheControl (property)', () => {
       }),
       { numRuns: 3_000 },
     )
+  })
+})
+
+describe('malformed elements', () => {
+  it('keep their name with MALFORMED_ARGUMENT so restrictive directives still apply', () => {
+    const cc = parseCacheControl('no-store="x, max-age=60')
+    expect(cc.noStore).toBe(true)
+    expect(cc.directives.get('no-store')).toBe(MALFORMED_ARGUMENT)
+    expect(parseCacheControl('private junk, max-age=5').private).toBe(true)
   })
 })
