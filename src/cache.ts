@@ -209,8 +209,7 @@ export class Cache {
       throw new TypeError('Expected `value` to be defined: `undefined` is not cached (use delete)')
     const o = resolveEntryOptions(options, this.#defaults)
     const core = this.#core
-    const flight = core.inflight.get(k)
-    if (flight !== undefined) flight.cancelled = true
+    core.cancel(k)
     if (o.ttl === 0) return this.#delete(k, key)
     const now = Date.now()
     const fresh =
@@ -220,7 +219,7 @@ export class Cache {
     const f = now + fresh
     const e: Entry = {
       v: core.clone ? structuredClone(value) : value,
-      c: now,
+      c: core.stamp(),
       f,
       w: f + o.swr,
       s: f + Math.max(o.swr, o.sie),
@@ -261,8 +260,7 @@ export class Cache {
 
   async #delete(k: string, key: string): Promise<boolean> {
     const core = this.#core
-    const flight = core.inflight.get(k)
-    if (flight !== undefined) flight.cancelled = true
+    core.cancel(k)
     core.l1?.delete(k)
     core.backoff.delete(k)
     const ok = core.lower === undefined ? true : await core.lower.delete(k)
@@ -278,7 +276,7 @@ export class Cache {
     checkTags(tags, 'tags')
     if (tags.length === 0) return
     const core = this.#core
-    core.tags.invalidate(scoped(this.#scope, tags), Date.now())
+    core.tags.invalidate(scoped(this.#scope, tags), core.stamp())
     if (core.events.wants('invalidate')) core.events.emit('invalidate', { tags })
   }
 
@@ -289,9 +287,9 @@ export class Cache {
   async clear(): Promise<void> {
     const core = this.#core
     if (this.#scope.tags !== undefined) {
-      core.tags.invalidate([this.#scope.tags[this.#scope.tags.length - 1]!], Date.now())
+      core.tags.invalidate([this.#scope.tags[this.#scope.tags.length - 1]!], core.stamp())
     } else {
-      core.clearedAt = Date.now()
+      core.clearedAt = core.stamp()
       core.l1?.clear()
       core.backoff.clear()
       const ok = core.lower === undefined ? true : await core.lower.clear()

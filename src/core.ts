@@ -13,6 +13,8 @@ import type { LocalTier } from './tiers/types.js'
 export type Loader<T> = (ctx: LoadContext<T>) => T | Promise<T>
 
 const NONE = Number.POSITIVE_INFINITY
+/** Most loads given up by their callers (hardTimeout) tracked for cancellation; older ones are not stored. */
+const MAX_ORPHANS = 10_000
 const noop = (): void => {}
 
 /**
@@ -36,6 +38,9 @@ export class Core {
   closed = false
   clearedAt = Number.NEGATIVE_INFINITY
   readonly #timer: NodeJS.Timeout
+  /** Loads whose callers gave up (hardTimeout) but that still run, one per key, so `delete`/`set` cancel them. */
+  readonly #orphans = new Map<string, Flight>()
+  #lastStamp = Number.NEGATIVE_INFINITY
 
   constructor(init: {
     l1: LocalTier | undefined
@@ -63,6 +68,27 @@ export class Core {
     }
     this.#timer = setInterval(() => this.#maintain(), 30_000)
     this.#timer.unref()
+  }
+
+  /**
+   * A strictly increasing time (epoch ms, fractional) for load starts, writes and invalidations, so their
+   * order is exact within one millisecond and survives the wall clock stepping back. Expiry uses `Date.now()`.
+   */
+  stamp(): number {
+    const now = Date.now()
+    this.#lastStamp = now > this.#lastStamp ? now : this.#lastStamp + 0.001
+    return this.#lastStamp
+  }
+
+  /** Marks the loads of `k` in flight (and one given up by its callers) so their results are not stored. */
+  cancel(k: string): void {
+    const flight = this.inflight.get(k)
+    if (flight !== undefined) flight.cancelled = true
+    const orphan = this.#orphans.get(k)
+    if (orphan !== undefined) {
+      orphan.cancelled = true
+      this.#orphans.delete(k)
+    }
   }
 
   /** Reports a failure nobody awaits: counted, emitted when someone listens, never thrown. */
@@ -138,7 +164,7 @@ export class Core {
     stale: Entry | undefined,
     background: boolean,
   ): Flight {
-    const flight = new Flight(k, Date.now(), background)
+    const flight = new Flight(k, this.stamp(), background)
     this.inflight.set(k, flight)
     if (this.lower !== undefined) flight.lowerRead = this.#readLower(k, flight.start)
     const run = async (): Promise<unknown> => {
@@ -305,11 +331,9 @@ export class Core {
           this.counters.loadErrors++
           flight.abort(err)
           // A later call starts a new load; this one may still finish and fill the cache.
-          for (const [k, f] of this.inflight) {
-            if (f === flight) {
-              this.inflight.delete(k)
-              break
-            }
+          if (this.inflight.get(flight.key) === flight) {
+            this.inflight.delete(flight.key)
+            this.#orphan(flight)
           }
           this.#fallback<T>(err, s, key, flight).then(resolve, reject)
         }, o.hard)
@@ -335,6 +359,28 @@ export class Core {
     return Promise.reject(err)
   }
 
+  /** Keeps a given-up load reachable by `cancel` until it settles (bounded: the oldest is cancelled). */
+  #orphan(flight: Flight): void {
+    const k = flight.key
+    const prev = this.#orphans.get(k)
+    if (prev !== undefined) {
+      prev.cancelled = true
+      this.#orphans.delete(k)
+    }
+    this.#orphans.set(k, flight)
+    if (this.#orphans.size > MAX_ORPHANS) {
+      for (const [oldKey, old] of this.#orphans) {
+        old.cancelled = true
+        this.#orphans.delete(oldKey)
+        break
+      }
+    }
+    const drop = (): void => {
+      if (this.#orphans.get(k) === flight) this.#orphans.delete(k)
+    }
+    flight.done.then(drop, drop)
+  }
+
   #inBackoff(k: string, now: number): boolean {
     if (this.backoff.size === 0) return false
     const until = this.backoff.get(k)
@@ -356,6 +402,7 @@ export class Core {
     clearInterval(this.#timer)
     const err = new CacheClosedError()
     for (const flight of this.inflight.values()) flight.abort(err)
+    this.#orphans.clear()
     this.events.removeAll()
     await Promise.allSettled([this.lower?.close(), this.l1?.close?.()])
   }
