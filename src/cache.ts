@@ -108,7 +108,7 @@ export class Cache {
     loader: (ctx: LoaderContext<T>) => T | Promise<T>,
     options?: EntryOptions,
   ): Promise<T> {
-    const k = this.#scope.prefix === '' ? key : this.#scope.prefix + key
+    const k = internalKey(this.#scope.prefix, key)
     const l1 = this.#l1
     if (l1 !== undefined) {
       const e = l1.get(k)
@@ -300,9 +300,9 @@ export class Cache {
 
   /** A view whose keys, tags and `clear()` are scoped to `name` (nestable). */
   namespace(name: string): Cache {
-    if (typeof name !== 'string' || name.length === 0) {
+    if (typeof name !== 'string' || name.length === 0 || name.includes('\u0000')) {
       throw new TypeError(
-        `Expected \`name\` to be a non-empty string, got ${JSON.stringify(name) ?? String(name)}`,
+        `Expected \`name\` to be a non-empty string without NUL, got ${JSON.stringify(name) ?? String(name)}`,
       )
     }
     const prefix = `${NS_MARK}${joinKey([this.#scope.prefix, name])}\u0000`
@@ -394,7 +394,7 @@ export class Cache {
 
   #key(key: string): string {
     if (typeof key !== 'string' || key.length === 0) throw keyError(key)
-    return this.#scope.prefix === '' ? key : this.#scope.prefix + key
+    return internalKey(this.#scope.prefix, key)
   }
 
   #tierResult(ok: boolean, op: string, key: string | undefined): boolean {
@@ -412,6 +412,15 @@ class Fork {
     readonly scope: Scope,
     readonly defaults: Resolved,
   ) {}
+}
+
+/**
+ * The stored key. Namespace keys are `\u0000ns<name>\u0000<key>`; a root key starting with NUL gets one
+ * more, so no root key can spell a namespace's key.
+ */
+function internalKey(prefix: string, key: string): string {
+  if (prefix !== '') return prefix + key
+  return typeof key === 'string' && key.charCodeAt(0) === 0 ? `\u0000${key}` : key
 }
 
 function keyError(key: unknown): TypeError {
