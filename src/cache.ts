@@ -1,4 +1,5 @@
 import { Core, entryTags, type Loader, type Scope, scoped } from './core.js'
+import { type CachedMethodDecorator, type CacheMethodOptions, cachedIn } from './decorators.js'
 import { type Duration, optionalMs } from './duration.js'
 import type { Entry } from './entry.js'
 import { TierError } from './errors.js'
@@ -338,6 +339,16 @@ export class Cache {
     }
     Object.defineProperty(wrapped, 'name', { value: `cached ${name}` })
     return wrapped
+  }
+
+  /**
+   * Method decorator that caches calls in this cache, e.g.
+   * `@cache.cached({ ttl: 60, tags: (id: string) => ['product:' + id] })`. Works with TC39 standard
+   * decorators and `experimentalDecorators`; the decorated method always returns a Promise. Default
+   * key: `keyFor(Class + '.' + method, args)`. See `cached` in `decorators.ts`.
+   */
+  cached<A extends unknown[]>(options?: CacheMethodOptions<A>): CachedMethodDecorator<A> {
+    return cachedIn(this, options)
   }
 
   /** The default key `wrap` and the decorators use for a call: `name` plus the encoded arguments. */
