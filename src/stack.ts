@@ -1,11 +1,102 @@
+import { type Duration, optionalMs } from './duration.js'
 import { ENTRY_VERSION, type Entry } from './entry.js'
-import { TierError, TimeoutError } from './errors.js'
-import type { Payload, Tier } from './tiers/types.js'
+import { TierError, TimeoutError, ValueTooLargeError } from './errors.js'
+import type { Serializer } from './serializer/types.js'
+import { defaultSerializer } from './serializer.js'
+import type { Payload, RemoteTier, Tier } from './tiers/types.js'
 
 /** How entries become payloads for remote tiers. */
 export interface EntryCodec {
   serialize(value: unknown): Payload
   deserialize(data: Payload): unknown
+}
+
+/** Circuit breaker of each remote tier. */
+export interface BreakerOptions {
+  /**
+   * Consecutive failures (errors or missed deadlines) of a tier that open its breaker. While open, the tier
+   * is skipped: reads are misses, writes and deletes report `false`, nothing is sent.
+   * @default 5
+   */
+  threshold?: number
+  /**
+   * How long an open breaker skips the tier. Then exactly one call goes through as a probe (half-open): its
+   * success closes the breaker, its failure opens it for another `breakDuration`. Also the window in which a
+   * tier that refuses writes (Redis `OOM`, `READONLY`, memcached out of memory) gets no more writes and
+   * its error is reported once.
+   * A number is seconds.
+   * @default '2s'
+   */
+  breakDuration?: Duration
+}
+
+/**
+ * Options of the remote part of a tier stack. Part of the cache options.
+ */
+export interface TierStackOptions {
+  /**
+   * Deadline of every remote read (Redis, Memcached, Keyv). A read that misses it is a miss: the next tier
+   * or the loader answers, and the late reply is discarded. A number is seconds.
+   * @default '100ms'
+   */
+  readTimeout?: Duration
+  /**
+   * Deadline of every remote write and delete (`clear()` gets ten times this). A number is seconds.
+   * @default '1s'
+   */
+  writeTimeout?: Duration
+  /**
+   * Circuit breaker of each remote tier, or `false` to call failing tiers every time.
+   * @default { threshold: 5, breakDuration: '2s' }
+   */
+  breaker?: BreakerOptions | false
+  /**
+   * How entries are turned into bytes or text for remote tiers.
+   * @default the tagged-JSON serializer (`jsonSerializer`)
+   */
+  serializer?: Serializer
+}
+
+/** {@link TierStackOptions} resolved to the parts of {@link LowerOptions} they set. */
+export interface ResolvedStackOptions {
+  codec: EntryCodec
+  readTimeout: number
+  writeTimeout: number
+  breaker: { threshold: number; breakDuration: number } | false
+}
+
+/** Validates and resolves {@link TierStackOptions}; throws a `TypeError` naming a bad option. */
+export function resolveTierStackOptions(o: TierStackOptions = {}): ResolvedStackOptions {
+  const readTimeout = optionalMs(o.readTimeout, 'readTimeout', 100)
+  const writeTimeout = optionalMs(o.writeTimeout, 'writeTimeout', 1000)
+  if (readTimeout <= 0) throw new TypeError('Expected `readTimeout` to be above 0')
+  if (writeTimeout <= 0) throw new TypeError('Expected `writeTimeout` to be above 0')
+  let breaker: ResolvedStackOptions['breaker'] = false
+  if (o.breaker !== false) {
+    const b = o.breaker ?? {}
+    if (b === null || typeof b !== 'object') {
+      throw new TypeError(`Expected \`breaker\` to be an object or false, got ${String(b)}`)
+    }
+    const threshold = b.threshold ?? 5
+    if (!Number.isInteger(threshold) || threshold < 1) {
+      throw new TypeError(`Expected \`breaker.threshold\` to be a positive integer, got ${String(threshold)}`)
+    }
+    const breakDuration = optionalMs(b.breakDuration, 'breaker.breakDuration', 2000)
+    if (breakDuration <= 0 || breakDuration === Number.POSITIVE_INFINITY) {
+      throw new TypeError('Expected `breaker.breakDuration` to be a finite duration above 0')
+    }
+    breaker = { threshold, breakDuration }
+  }
+  const serializer = o.serializer ?? defaultSerializer
+  if (
+    serializer === null ||
+    typeof serializer !== 'object' ||
+    typeof serializer.serialize !== 'function' ||
+    typeof serializer.deserialize !== 'function'
+  ) {
+    throw new TypeError('Expected `serializer` to be an object with `serialize` and `deserialize` functions')
+  }
+  return { codec: serializer, readTimeout, writeTimeout, breaker }
 }
 
 export interface LowerOptions {
@@ -16,21 +107,121 @@ export interface LowerOptions {
   readTimeout: number
   /** Deadline of a remote write or delete, ms. */
   writeTimeout: number
+  /** Breaker settings, or `false` for none. @default { threshold: 5, breakDuration: 2000 } */
+  breaker?: { threshold: number; breakDuration: number } | false
   /** Called for every tier failure (already counted by the caller of `onError`). */
   onError: (error: TierError, key: string | undefined) => void
+  /** Called when a tier's breaker changes state. */
+  onBreaker?: ((tier: string, state: BreakerState) => void) | undefined
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+/**
+ * The circuit breaker of one remote tier, plus a write gate for tiers that refuse writes while reads work
+ * (out of memory): writes stop for a window and the refusal is reported once per window.
+ */
+export class Breaker {
+  state: BreakerState = 'closed'
+  failures = 0
+  #until = 0
+  #probing = false
+  #writesUntil = 0
+  #writeProbing = false
+  constructor(
+    readonly threshold: number,
+    readonly breakDuration: number,
+    readonly onChange: (state: BreakerState) => void,
+  ) {}
+
+  /** Whether a call may go to the tier now; in half-open, true once (the probe). */
+  allow(): boolean {
+    if (this.state === 'closed') return true
+    if (this.state === 'open') {
+      if (Date.now() < this.#until) return false
+      this.#set('half-open')
+    }
+    if (this.#probing) return false
+    this.#probing = true
+    return true
+  }
+
+  success(): void {
+    this.failures = 0
+    this.#probing = false
+    if (this.state !== 'closed') this.#set('closed')
+  }
+
+  failure(): void {
+    this.#probing = false
+    if (this.state === 'half-open' || ++this.failures >= this.threshold) {
+      this.#until = Date.now() + this.breakDuration
+      this.failures = 0
+      this.#set('open')
+    }
+  }
+
+  /** Whether a write may go to the tier (false inside a write-refusal window but for one probe after it). */
+  allowWrite(): boolean {
+    if (this.#writesUntil === 0) return true
+    if (Date.now() < this.#writesUntil || this.#writeProbing) return false
+    this.#writeProbing = true
+    return true
+  }
+
+  /** A write was refused; true when this opens a new window (report it), false inside one. */
+  writeRefused(): boolean {
+    this.#writeProbing = false
+    this.#writesUntil = Date.now() + this.breakDuration
+    return this.#reportedWindow()
+  }
+
+  writeAccepted(): void {
+    this.#writeProbing = false
+    this.#writesUntil = 0
+    this.#lastReport = 0
+  }
+
+  #lastReport = 0
+  #reportedWindow(): boolean {
+    const now = Date.now()
+    if (now - this.#lastReport < this.breakDuration) return false
+    this.#lastReport = now
+    return true
+  }
+
+  #set(state: BreakerState): void {
+    this.state = state
+    this.onChange(state)
+  }
 }
 
 /**
  * The tiers below L1. Reads go top-down and stop at the first usable entry; writes go to every tier.
  * Every remote call has a deadline; a failure or timeout is a miss for reads and `false` for writes.
+ * Each remote tier has a circuit breaker: after `threshold` consecutive failures it is skipped for
+ * `breakDuration`, then one probe decides.
  */
 export class Lower {
   readonly #tiers: readonly Tier[]
   readonly #o: LowerOptions
+  /** One per tier (undefined for local tiers or without breaker). */
+  readonly #breakers: (Breaker | undefined)[]
 
   constructor(tiers: readonly Tier[], options: LowerOptions) {
     this.#tiers = tiers
     this.#o = options
+    const b = options.breaker === undefined ? { threshold: 5, breakDuration: 2000 } : options.breaker
+    this.#breakers = tiers.map((t) =>
+      t.kind === 'remote' && b !== false
+        ? new Breaker(b.threshold, b.breakDuration, (state) => options.onBreaker?.(t.name, state))
+        : undefined,
+    )
+  }
+
+  /** The breaker state of each tier handled here (`undefined` for local tiers). */
+  breakerStates(): (BreakerState | undefined)[] {
+    return this.#breakers.map((b) => b?.state)
   }
 
   /** The first entry found top-down, with the index of its tier in the cache's tier list. */
@@ -46,26 +237,37 @@ export class Lower {
   async backfill(key: string, entry: Entry, tier: number): Promise<void> {
     const upto = tier - this.#o.offset
     const jobs: Promise<boolean>[] = []
-    for (let i = 0; i < upto; i++) jobs.push(this.#setTo(i, key, entry))
+    for (let i = 0; i < upto; i++) jobs.push(this.#setTo(i, key, entry, undefined))
     await Promise.all(jobs)
   }
 
   /** Writes to every lower tier; true when all acknowledged. */
   async set(key: string, entry: Entry): Promise<boolean> {
-    const results = await Promise.all(this.#tiers.map((_, i) => this.#setTo(i, key, entry)))
+    const tiers = this.#tiers
+    let payload: Payload | undefined | typeof FAILED
+    if (tiers.length === 1) return this.#setTo(0, key, entry, undefined)
+    // Serialize once for all remote tiers.
+    const jobs: Promise<boolean>[] = []
+    for (let i = 0; i < tiers.length; i++) {
+      if (tiers[i]!.kind === 'remote' && payload === undefined) payload = this.#encode(tiers[i]!, key, entry)
+      jobs.push(this.#setTo(i, key, entry, payload))
+    }
+    const results = await Promise.all(jobs)
     return results.every(Boolean)
   }
 
   async delete(key: string): Promise<boolean> {
     const results = await Promise.all(
-      this.#tiers.map((t) => this.#guard(t, 'delete', key, this.#o.writeTimeout, () => t.delete(key))),
+      this.#tiers.map((t, i) => this.#guard(i, 'delete', key, this.#o.writeTimeout, () => t.delete(key))),
     )
     return results.every((r) => r !== FAILED)
   }
 
   async clear(): Promise<boolean> {
     const results = await Promise.all(
-      this.#tiers.map((t) => this.#guard(t, 'clear', undefined, this.#o.writeTimeout * 10, () => t.clear())),
+      this.#tiers.map((t, i) =>
+        this.#guard(i, 'clear', undefined, this.#o.writeTimeout * 10, () => t.clear()),
+      ),
     )
     return results.every((r) => r !== FAILED)
   }
@@ -77,19 +279,33 @@ export class Lower {
   async #getFrom(i: number, key: string): Promise<Entry | undefined> {
     const t = this.#tiers[i]!
     if (t.kind === 'local') return t.get(key)
-    const data = await this.#guard(t, 'get', key, this.#o.readTimeout, () => t.get(key))
-    if (data === FAILED || data === undefined) return undefined
+    const data = await this.#guard(i, 'get', key, this.#o.readTimeout, () => t.get(key))
+    if (data === FAILED || data === TOO_LARGE || data === undefined) return undefined
     try {
       return decodeEntry(this.#o.codec.deserialize(data))
     } catch (err) {
       this.#o.onError(new TierError(t.name, 'decode', err, key), key)
       // A corrupt, foreign or old-format entry is a miss; remove it so it is rewritten.
-      this.#guard(t, 'delete', key, this.#o.writeTimeout, () => t.delete(key)).catch(() => {})
+      this.#guard(i, 'delete', key, this.#o.writeTimeout, () => t.delete(key)).catch(() => {})
       return undefined
     }
   }
 
-  async #setTo(i: number, key: string, entry: Entry): Promise<boolean> {
+  #encode(t: Tier, key: string, entry: Entry): Payload | typeof FAILED {
+    try {
+      return this.#o.codec.serialize([ENTRY_VERSION, entry])
+    } catch (err) {
+      this.#o.onError(new TierError(t.name, 'encode', err, key), key)
+      return FAILED
+    }
+  }
+
+  async #setTo(
+    i: number,
+    key: string,
+    entry: Entry,
+    encoded: Payload | undefined | typeof FAILED,
+  ): Promise<boolean> {
     const t = this.#tiers[i]!
     const ttl = entry.s - Date.now()
     if (ttl <= 0) return true
@@ -97,45 +313,101 @@ export class Lower {
       t.set(key, entry, ttl)
       return true
     }
-    let payload: Payload
-    try {
-      payload = this.#o.codec.serialize([ENTRY_VERSION, entry])
-    } catch (err) {
-      this.#o.onError(new TierError(t.name, 'encode', err, key), key)
-      return false
+    const b = this.#breakers[i]
+    if (b !== undefined && !b.allowWrite()) return false
+    const payload = encoded === undefined ? this.#encode(t, key, entry) : encoded
+    if (payload === FAILED) return false
+    const limit = t.maxValueBytes
+    if (limit !== undefined) {
+      const size = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.byteLength
+      if (size > limit) return this.#tooLarge(i, t, key, new ValueTooLargeError(key, size, limit, t.name))
     }
-    const r = await this.#guard(t, 'set', key, this.#o.writeTimeout, () => t.set(key, payload, ttl))
+    const r = await this.#guard(i, 'set', key, this.#o.writeTimeout, () => t.set(key, payload, ttl))
+    if (r === TOO_LARGE) return false
+    if (r !== FAILED) b?.writeAccepted()
     return r !== FAILED
   }
 
-  /** Runs a tier call with a deadline; failures are reported and become `FAILED`. */
+  /** The value is skipped for this tier; an older value of the key there must not outlive it. */
+  #tooLarge(i: number, t: RemoteTier, key: string, err: ValueTooLargeError): false {
+    this.#o.onError(new TierError(t.name, 'set', err, key), key)
+    this.#guard(i, 'delete', key, this.#o.writeTimeout, () => t.delete(key)).catch(() => {})
+    return false
+  }
+
+  /**
+   * Runs a tier call with a deadline and the tier's breaker; failures are reported and become `FAILED`.
+   * A call skipped by an open breaker is `FAILED` without a report (the opening was reported).
+   */
   async #guard<R>(
-    t: Tier,
+    i: number,
     op: string,
     key: string | undefined,
     ms: number,
     call: () => R | Promise<R>,
-  ): Promise<R | typeof FAILED> {
+  ): Promise<R | typeof FAILED | typeof TOO_LARGE> {
+    const t = this.#tiers[i]!
+    if (t.kind === 'local') {
+      try {
+        return await call()
+      } catch (err) {
+        this.#o.onError(err instanceof TierError ? err : new TierError(t.name, op, err, key), key)
+        return FAILED
+      }
+    }
+    const b = this.#breakers[i]
+    if (b !== undefined && !b.allow()) return FAILED
     let timer: NodeJS.Timeout | undefined
     try {
-      const p = Promise.resolve().then(call)
-      if (t.kind === 'local' || ms === Number.POSITIVE_INFINITY) return await p
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(new TimeoutError(`${t.name} ${op} took over ${ms} ms`, ms, { code: 'E_TIER_TIMEOUT' })),
-          ms,
-        )
-      })
-      p.catch(() => {})
-      return await Promise.race([p, deadline])
+      const p = Promise.resolve(call())
+      let r: R
+      if (ms === Number.POSITIVE_INFINITY) {
+        r = await p
+      } else {
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(new TimeoutError(`${t.name} ${op} took over ${ms} ms`, ms, { code: 'E_TIER_TIMEOUT' })),
+            ms,
+          )
+        })
+        p.catch(noop)
+        r = await Promise.race([p, deadline])
+      }
+      b?.success()
+      return r
     } catch (err) {
+      if (err instanceof ValueTooLargeError) {
+        // The value's fault, not the tier's: no breaker failure.
+        b?.success()
+        this.#tooLarge(i, t, key ?? '', err)
+        return TOO_LARGE
+      }
+      if (op === 'set' && isWriteRefusal(err)) {
+        // The tier answers but refuses writes (out of memory): reads go on, writes pause for a window,
+        // and the refusal is reported once per window instead of once per write.
+        b?.success()
+        if (b === undefined || b.writeRefused()) {
+          this.#o.onError(new TierError(t.name, op, err, key), key)
+        }
+        return FAILED
+      }
+      b?.failure()
       this.#o.onError(err instanceof TierError ? err : new TierError(t.name, op, err, key), key)
       return FAILED
     } finally {
       clearTimeout(timer)
     }
   }
+}
+
+const noop = (): void => {}
+const TOO_LARGE = Symbol('too large')
+
+/** Errors of a reachable server that refuses writes: Redis OOM / READONLY, memcached out of memory. */
+export function isWriteRefusal(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : ''
+  return /^(OOM|READONLY)\b|out of memory|SERVER_ERROR out of memory/i.test(message)
 }
 
 const FAILED = Symbol('failed')
