@@ -20,7 +20,16 @@ async function loadProduct(
   return { id, name: `Product ${id}`, price: 10 + Number(id), loadedAt: new Date().toISOString() }
 }
 
-// A service method memoized with `wrap`: same arguments share one cached result.
+// A service whose method is cached with a decorator: key = class + method + arguments.
+class CatalogService {
+  @cache.cached({ ttl: 60, tags: (id: string) => [`product:${id}`] })
+  async getProduct(id: string) {
+    return loadProduct(id)
+  }
+}
+const catalog = new CatalogService()
+
+// A function memoized with `wrap`: same arguments share one cached result.
 const getExchangeRate = cache.wrap(
   async (from: string, to: string) => {
     dbCalls++
@@ -34,7 +43,7 @@ const app = express()
 
 app.get('/products/:id', async (req, res) => {
   const id = req.params.id
-  const product = await cache.getOrSet(`product:${id}`, () => loadProduct(id), { tags: [`product:${id}`] })
+  const product = await catalog.getProduct(id)
   const rate = await getExchangeRate('EUR', 'USD')
   res.json({ ...product, priceUsd: Math.round(product.price * rate.rate * 100) / 100 })
 })

@@ -1,4 +1,12 @@
 export { Cache, createCache, type SetOptions, type WrapOptions } from './cache.js'
+export {
+  type CachedMethodDecorator,
+  type CachedMethodOptions,
+  type CacheMethodOptions,
+  cached,
+  invalidateCall,
+} from './decorators.js'
+export { defaultCache, setDefaultCache } from './default.js'
 export { type Duration, type DurationUnit, toMs } from './duration.js'
 export type { Entry } from './entry.js'
 export * from './errors.js'
@@ -9,5 +17,3 @@ export type { CacheOptions, EntryOptions } from './options.js'
 export type { CacheStats } from './stats.js'
 export { type MemoryTierOptions, memoryTier } from './tiers/memory.js'
 export type { LocalTier, Payload, RemoteTier, Tier } from './tiers/types.js'
-export { cached, invalidateCall, type CachedMethodOptions } from './decorators.js'
-export { defaultCache, setDefaultCache } from './default.js'
