@@ -1,13 +1,19 @@
 /**
- * `tiercache/http`: the framework-neutral building blocks of the HTTP response cache, for writing
- * adapters. Pure functions only: no engine, no framework, no I/O.
+ * `tiercache/http`: the framework-neutral HTTP response cache, for writing adapters. `createHttpCache`
+ * is the middleware core every adapter drives; the rest are its pure building blocks (no framework,
+ * no I/O). Loading this module also installs `cache.http.invalidate(url)`.
  */
 export * from './cache-control.js'
+export * from './cached-options.js'
 export * from './conditional.js'
 export * from './cookies.js'
+export * from './core.js'
+export { type CapturedResponse, type MissDecision, toPairs } from './fill.js'
 export * from './headers.js'
 export * from './http-date.js'
+export * from './invalidate.js'
 export * from './key.js'
 export * from './policy.js'
+export * from './reply.js'
 export type * from './types.js'
 export * from './vary.js'

@@ -1,0 +1,337 @@
+/**
+ * The framework-neutral HTTP response cache. An adapter calls `begin(view, req, res)` for each
+ * request and acts on the decision:
+ *
+ * - `bypass`: run the handler normally, adding `decision.headers` (Cache-Status); for unsafe methods
+ *   call `decision.onResponse(status, headers)` once the handler's status and headers are final.
+ * - `hit`: send `status`, `headers`, `body` (a replay, a 304, or HEAD without body); skip the handler.
+ * - `miss`: strip `stripRequestHeaders`, run the handler inside `collectTags(miss.tags, ...)`, capture
+ *   its response (`wantsBody` / `stream` / `finish`, `fail` if it throws, `abort` on disconnect).
+ *
+ * Concurrent misses of one key are coalesced by the engine: the first request's loader is completed
+ * by its `finish`, the others await the same flight and replay what it stored.
+ */
+import type { Cache } from '../cache.js'
+import { defaultCache } from '../default.js'
+import type { EntryOptions } from '../options.js'
+import { type CachedOptions, type ResolvedHttpOptions, resolveHttpOptions } from './cached-options.js'
+import type { MissDecision } from './fill.js'
+import { conditionalHeaders, Fill, type FillInit, type FillShared, type FlightSlot } from './fill.js'
+import { invalidateAfterWrite, isUnsafeMethod, urlTag } from './invalidate.js'
+import { hashKeyParts, requestKey } from './key.js'
+import { requestBypassReason } from './policy.js'
+import {
+  type CachedResponse,
+  CONDITIONAL_HEADERS,
+  type HttpEntry,
+  type HttpReply,
+  replayResponse,
+  type StatusHeader,
+  statusHeader,
+  type VaryIndex,
+} from './reply.js'
+import type { HeaderInput, HttpRequestView } from './types.js'
+import { varyKey } from './vary.js'
+
+/** Run the handler normally; nothing is looked up or stored. */
+export interface BypassDecision {
+  readonly kind: 'bypass'
+  /** Why, e.g. `'method'`, `'authorization'`, `'cookie'`, `'url'`, `'cache-error'`, `'head-miss'`. */
+  readonly reason: string
+  /** Headers to add to the handler's response (`Cache-Status`). */
+  readonly headers: [string, string][]
+  /**
+   * Unsafe methods only: call with the handler's status and headers once they are final (before
+   * sending), so that a 2xx/3xx invalidates the URL's cached responses before the client sees it.
+   */
+  readonly onResponse?: ((status: number, headers: HeaderInput) => Promise<void>) | undefined
+}
+
+/** Answer from the cache: send this and skip the handler. */
+export interface HitDecision extends HttpReply {
+  readonly kind: 'hit'
+}
+
+export type { CachedOptions, MissDecision }
+
+/** What `begin` tells the adapter to do. */
+export type HttpDecision = BypassDecision | HitDecision | MissDecision
+
+/** The per-route HTTP cache an adapter drives. */
+export interface HttpCache<Req = HttpRequestView, Res = unknown> {
+  /** The cache holding the responses (the process default unless `cache` was given). */
+  readonly cache: Cache
+  /** Bodies larger than this are streamed through and not stored, in bytes. */
+  readonly maxBodySize: number
+  /** Decides what to do with a request. Never rejects because of the cache (fails open to `bypass`). */
+  begin(view: HttpRequestView, req: Req, res: Res): Promise<HttpDecision>
+}
+
+type Got =
+  | { kind: 'value'; value: HttpEntry }
+  | { kind: 'leader'; slot: FlightSlot }
+  | { kind: 'timeout' }
+  | { kind: 'error' }
+
+interface RequestState<Req, Res> {
+  view: HttpRequestView
+  req: Req
+  res: Res
+  primary: string
+  urlTag: string
+  t0: number
+}
+
+/** Remaining freshness for `Cache-Status`: whole seconds, at most -1 once stale. */
+export function ttlSeconds(v: CachedResponse, now: number): number {
+  const s = (v.freshUntil - now) / 1000
+  return s > 0 ? Math.round(s) : Math.min(-1, Math.floor(s))
+}
+
+/** Longest time a stale-while-revalidate refresh is considered in progress. */
+const REFRESH_LEASE_MS = 60_000
+const noop = (): void => {}
+
+/**
+ * Creates the HTTP cache of one route (or one app-wide middleware). Validates every option now and
+ * throws a `TypeError` naming the bad one.
+ */
+export function createHttpCache<Req = HttpRequestView, Res = unknown>(
+  options?: CachedOptions<Req, Res>,
+): HttpCache<Req, Res> {
+  return new RouteCache<Req, Res>(resolveHttpOptions(options))
+}
+
+class RouteCache<Req, Res> implements HttpCache<Req, Res> {
+  readonly #o: ResolvedHttpOptions<Req, Res>
+  readonly #status: StatusHeader
+  readonly #engine: EntryOptions
+  readonly #extraMs: number
+  /** Keys whose stale-while-revalidate refresh runs in this process, with the lease's end. */
+  readonly #refreshing = new Map<string, number>()
+  #shared: FillShared<Req, Res> | undefined
+
+  constructor(o: ResolvedHttpOptions<Req, Res>) {
+    this.#o = o
+    this.#status = statusHeader(o.statusName)
+    this.#extraMs = Math.max(o.swrMs, o.sieMs) - o.swrMs
+    this.#engine = {
+      staleWhileRevalidate: 0,
+      staleIfError: `${this.#extraMs}ms`,
+      jitter: 0,
+      earlyRefresh: false,
+      negativeTtl: 0,
+    }
+  }
+
+  get cache(): Cache {
+    return this.#o.cache ?? defaultCache()
+  }
+
+  get maxBodySize(): number {
+    return this.#o.policy.maxBodySize ?? 1_048_576
+  }
+
+  async begin(view: HttpRequestView, req: Req, res: Res): Promise<HttpDecision> {
+    const o = this.#o
+    const method = view.method
+    if (method !== 'GET' && method !== 'HEAD') {
+      const cache = this.cache
+      const onResponse =
+        o.invalidateOnWrite && isUnsafeMethod(method)
+          ? (status: number, headers: HeaderInput) => invalidateAfterWrite(cache, view, status, headers)
+          : undefined
+      return { kind: 'bypass', reason: 'method', headers: this.#status({ fwd: 'method' }), onResponse }
+    }
+    let reason: string | undefined = requestBypassReason(view, o.policy)
+    if (reason === undefined && o.bypass?.(req) === true) reason = 'custom'
+    if (reason !== undefined) return this.#bypass(reason)
+    let partition: string | undefined
+    if (o.private !== undefined) {
+      const id = o.private(req)
+      if (id === undefined || id === null || id === '') return this.#bypass('no-identity')
+      partition = hashKeyParts(['user', typeof id, String(id)])
+    }
+    let primary = requestKey(view, o.policy, partition)
+    if (primary === undefined) return this.#bypass('url')
+    if (o.key !== undefined) {
+      const custom = o.key(req)
+      if (typeof custom !== 'string' || custom === '') {
+        throw new TypeError(`Expected \`key\` to return a non-empty string, got ${String(custom)}`)
+      }
+      primary = hashKeyParts(['tiercache-http-key', custom, partition])
+    }
+    const state: RequestState<Req, Res> = {
+      view,
+      req,
+      res,
+      primary,
+      urlTag: urlTag(view.url),
+      t0: Date.now(),
+    }
+    try {
+      return method === 'HEAD' ? await this.#head(state) : await this.#lookup(state)
+    } catch {
+      return this.#bypass('cache-error')
+    }
+  }
+
+  async #lookup(st: RequestState<Req, Res>): Promise<HttpDecision> {
+    const got = await this.#get(st.primary)
+    if (got.kind !== 'value') return this.#notValue(st, got, st.primary, undefined, 'uri-miss')
+    const v = got.value
+    if (v.kind === 'response') return this.#serve(st, st.primary, undefined, v)
+    if (v.kind === 'pass') return this.#fill(st, st.primary, undefined, undefined, 'uri-miss', 'hit-for-miss')
+    const vk = varyKey(v.names, st.view, this.#o.policy)
+    if (vk === undefined) return this.#bypass('vary')
+    const variant = hashKeyParts([st.primary, vk])
+    const got2 = await this.#get(variant)
+    if (got2.kind !== 'value') return this.#notValue(st, got2, variant, v, 'vary-miss')
+    const w = got2.value
+    if (w.kind === 'response') return this.#serve(st, variant, v, w)
+    return this.#fill(st, variant, v, undefined, 'vary-miss', 'hit-for-miss')
+  }
+
+  #notValue(
+    st: RequestState<Req, Res>,
+    got: Exclude<Got, { kind: 'value' }>,
+    key: string,
+    index: VaryIndex | undefined,
+    fwd: 'uri-miss' | 'vary-miss',
+  ): HttpDecision {
+    if (got.kind === 'leader') return this.#fill(st, key, index, got.slot, fwd, undefined)
+    return this.#fill(st, key, index, undefined, fwd, got.kind === 'timeout' ? 'lock-timeout' : 'cache-error')
+  }
+
+  /** A stored response: fresh hit, stale-while-revalidate (serve stale, or refresh), or stale-if-error. */
+  #serve(
+    st: RequestState<Req, Res>,
+    key: string,
+    index: VaryIndex | undefined,
+    v: CachedResponse,
+  ): HttpDecision {
+    const now = Date.now()
+    const ttl = ttlSeconds(v, now)
+    if (now < v.freshUntil) {
+      const status =
+        v.storedAt >= st.t0
+          ? this.#status({ fwd: 'uri-miss', stored: true, collapsed: true })
+          : this.#status({ hit: true, ttl })
+      return this.#hit(st, v, status, now)
+    }
+    if (now < v.revalidateUntil) {
+      const lease = this.#refreshing.get(key)
+      if (st.view.method === 'GET' && (lease === undefined || lease <= now)) {
+        this.#refreshing.set(key, now + REFRESH_LEASE_MS)
+        const done = () => this.#refreshing.delete(key)
+        return this.#fill(st, key, index, undefined, 'stale', undefined, v, done)
+      }
+      return this.#hit(st, v, this.#status({ hit: true, ttl, detail: 'stale-while-revalidate' }), now)
+    }
+    if (now < v.freshUntil + this.#o.sieMs) {
+      return this.#hit(st, v, this.#status({ fwd: 'stale', ttl, detail: 'stale-if-error' }), now)
+    }
+    return this.#fill(st, key, index, undefined, 'stale', undefined)
+  }
+
+  #hit(st: RequestState<Req, Res>, v: CachedResponse, status: [string, string][], now: number): HitDecision {
+    const reply = replayResponse(v, st.view.method, st.view.headers, status, now)
+    return { kind: 'hit', status: reply.status, headers: reply.headers, body: reply.body }
+  }
+
+  /** HEAD is answered from the GET entry only; a miss runs the handler and stores nothing. */
+  async #head(st: RequestState<Req, Res>): Promise<HttpDecision> {
+    const cache = this.cache
+    let v = await cache.get<HttpEntry>(st.primary)
+    if (v?.kind === 'vary') {
+      const vk = varyKey(v.names, st.view, this.#o.policy)
+      v = vk === undefined ? undefined : await cache.get<HttpEntry>(hashKeyParts([st.primary, vk]))
+    }
+    if (v?.kind !== 'response') {
+      return { kind: 'bypass', reason: 'head-miss', headers: this.#status({ fwd: 'uri-miss' }) }
+    }
+    const now = Date.now()
+    const ttl = ttlSeconds(v, now)
+    const detail = now < v.freshUntil ? undefined : 'stale-while-revalidate'
+    return this.#hit(st, v, this.#status({ hit: true, ttl, detail }), now)
+  }
+
+  #fill(
+    st: RequestState<Req, Res>,
+    key: string,
+    index: VaryIndex | undefined,
+    slot: FlightSlot | undefined,
+    fwd: 'uri-miss' | 'vary-miss' | 'stale',
+    detail: string | undefined,
+    stale?: CachedResponse,
+    onSettle?: () => void,
+  ): MissDecision {
+    this.#shared ??= { o: this.#o, cache: this.cache, status: this.#status, extraMs: this.#extraMs }
+    const init: FillInit<Req, Res> = {
+      view: st.view,
+      req: st.req,
+      res: st.res,
+      key,
+      primary: st.primary,
+      index,
+      slot,
+      stale,
+      fwd,
+      detail,
+      conditional: conditionalHeaders(st.view.headers, CONDITIONAL_HEADERS),
+      urlTag: st.urlTag,
+      onSettle,
+    }
+    return new Fill(this.#shared, init)
+  }
+
+  #bypass(reason: string): BypassDecision {
+    return { kind: 'bypass', reason, headers: this.#status({ fwd: 'bypass', detail: reason }) }
+  }
+
+  /**
+   * Looks `key` up through the engine: its value (hit, or a coalesced flight's result), or the
+   * leader's flight slot when this request must run the handler. Waiting is bounded by `lockTimeout`.
+   */
+  #get(key: string): Promise<Got> {
+    return new Promise<Got>((resolve) => {
+      let done = false
+      let timer: NodeJS.Timeout | undefined
+      const settle = (got: Got): void => {
+        if (done) return
+        done = true
+        if (timer !== undefined) clearTimeout(timer)
+        resolve(got)
+      }
+      const loader = (ctx: FlightSlot['ctx']): Promise<HttpEntry> | HttpEntry => {
+        if (done) {
+          // this request already moved on (lock timeout): do not hold the flight
+          ctx.skipCache()
+          return { kind: 'pass', reason: 'abandoned' }
+        }
+        return new Promise<HttpEntry>((res, rej) =>
+          settle({ kind: 'leader', slot: { ctx, resolve: res, reject: rej } }),
+        )
+      }
+      let pending: Promise<HttpEntry>
+      try {
+        pending = this.cache.getOrSet<HttpEntry>(key, loader, this.#engine)
+      } catch {
+        settle({ kind: 'error' })
+        return
+      }
+      pending.then(
+        (value) => settle({ kind: 'value', value }),
+        () => settle({ kind: 'error' }),
+      )
+      if (!done) {
+        // a hit settles within a microtask; only a real wait gets a timer
+        Promise.resolve().then(() => {
+          if (done) return
+          timer = setTimeout(() => settle({ kind: 'timeout' }), this.#o.lockMs)
+          timer.unref?.()
+        }, noop)
+      }
+    })
+  }
+}

@@ -1,0 +1,410 @@
+/**
+ * A cache fill: the request that runs the handler for a missing (or stale) entry. It decides from the
+ * handler's response what is stored (response, Vary index and variant, or a hit-for-miss marker),
+ * completes the engine flight its waiters share, and tells the adapter what to send.
+ *
+ * Every path settles the flight exactly once (store, not storable, 5xx, thrown handler, abort), so
+ * waiters are always released.
+ */
+import type { Cache } from '../cache.js'
+import type { LoaderContext } from '../flight.js'
+import { buildCacheControl, responseFreshnessMs } from './cache-control.js'
+import type { ResolvedHttpOptions } from './cached-options.js'
+import { isNotModified, notModifiedHeaders, strongEtag } from './conditional.js'
+import { type CacheStatusFwd, storableHeaders } from './headers.js'
+import { hashKeyParts } from './key.js'
+import { responseStoreReason } from './policy.js'
+import {
+  type CachedResponse,
+  firstHeader,
+  type HttpEntry,
+  type HttpReply,
+  replayResponse,
+  type StatusHeader,
+  type VaryIndex,
+  withLength,
+} from './reply.js'
+import type { HeaderInput, HttpRequestView } from './types.js'
+import { encodingMatchesVariant, parseVary, varyKey } from './vary.js'
+
+/** A response as the adapter captured it after the handler. */
+export interface CapturedResponse {
+  status: number
+  /** The handler's final headers (either shape). */
+  headers: HeaderInput
+  /** The whole body, or `undefined` when it was streamed through (over `maxBodySize`). */
+  body: Uint8Array | undefined
+}
+
+/** The request that runs the handler and may fill the cache. */
+export interface MissDecision {
+  readonly kind: 'miss'
+  /**
+   * Request headers the adapter removes from the native request before running the handler (the
+   * conditional ones), so a fill always gets a full response; the core answers them itself.
+   */
+  readonly stripRequestHeaders: readonly string[]
+  /** Run the handler inside `collectTags(miss.tags, ...)`: the tags of data it reads land here. */
+  readonly tags: Set<string>
+  /**
+   * Called once the handler's status and headers are final (first write). `true`: buffer the body up
+   * to `maxBodySize` and call `finish`. `false`: call `stream` and pass the body through.
+   */
+  wantsBody(status: number, headers: HeaderInput): boolean
+  /**
+   * Pass-through (not buffering, or the body went past `maxBodySize`): nothing is stored, waiters are
+   * released. Returns the headers to send instead of the handler's (theirs plus `Cache-Status`).
+   */
+  stream(status: number, headers: HeaderInput): [string, string][]
+  /** The handler finished with a buffered body: stores it if allowed; resolves with what to send. */
+  finish(captured: CapturedResponse): Promise<HttpReply>
+  /**
+   * The handler threw: releases waiters; resolves with a stale reply to send instead (within
+   * `staleIfError`), or `undefined` to let the framework's error handling run.
+   */
+  fail(error: unknown): Promise<HttpReply | undefined>
+  /** The client went away before the response was complete: releases waiters. Idempotent. */
+  abort(): void
+}
+
+/** The engine flight this fill completes (absent when the fill writes with `cache.set`). */
+export interface FlightSlot {
+  ctx: LoaderContext<HttpEntry>
+  resolve(value: HttpEntry): void
+  reject(error: unknown): void
+}
+
+/** What a fill needs from the core, shared by the requests of one route. */
+export interface FillShared<Req, Res> {
+  o: ResolvedHttpOptions<Req, Res>
+  cache: Cache
+  status: StatusHeader
+  /** Engine `staleIfError` (ms) so that an entry lives until fresh + max(swr, sie). */
+  extraMs: number
+}
+
+/** Per-request facts of a fill. */
+export interface FillInit<Req, Res> {
+  view: HttpRequestView
+  req: Req
+  res: Res
+  /** The key this fill writes (URL key, or a variant key). */
+  key: string
+  /** The URL key (the Vary index lives there). */
+  primary: string
+  /** Set when `key` is a variant: the index that led here. */
+  index: VaryIndex | undefined
+  slot: FlightSlot | undefined
+  /** The stale response being refreshed (stale-while-revalidate), if any. */
+  stale: CachedResponse | undefined
+  fwd: CacheStatusFwd
+  detail: string | undefined
+  /** The request's conditional headers, saved before the adapter strips them. */
+  conditional: Record<string, string | string[] | undefined>
+  urlTag: string
+  onSettle: (() => void) | undefined
+}
+
+const noop = (): void => {}
+
+/** Converts either header shape to lower-case pairs, keeping every header. */
+export function toPairs(headers: HeaderInput): [string, string][] {
+  if (Array.isArray(headers)) return headers.map(([n, v]) => [n.toLowerCase(), v])
+  const out: [string, string][] = []
+  const record = headers as Readonly<Record<string, string | string[] | number | undefined>>
+  for (const n of Object.keys(record)) {
+    const v = record[n]
+    if (Array.isArray(v)) for (const item of v) out.push([n.toLowerCase(), item])
+    else if (v !== undefined) out.push([n.toLowerCase(), String(v)])
+  }
+  return out
+}
+
+function has(pairs: readonly (readonly [string, string])[], name: string): boolean {
+  return pairs.some(([n]) => n === name)
+}
+
+export class Fill<Req, Res> implements MissDecision {
+  readonly kind = 'miss'
+  readonly tags = new Set<string>()
+  readonly stripRequestHeaders: readonly string[]
+  #settled = false
+  readonly #s: FillShared<Req, Res>
+  readonly #i: FillInit<Req, Res>
+
+  constructor(shared: FillShared<Req, Res>, init: FillInit<Req, Res>) {
+    this.#s = shared
+    this.#i = init
+    this.stripRequestHeaders = Object.keys(init.conditional)
+  }
+
+  wantsBody(status: number, headers: HeaderInput): boolean {
+    if (this.#settled) return false
+    const now = Date.now()
+    if (status >= 500 && this.#usableStale(now) !== undefined) return true
+    const length = Number(firstHeader(headers, 'content-length'))
+    const bodySize = Number.isSafeInteger(length) && length >= 0 ? length : undefined
+    return (
+      responseStoreReason({ status, headers, bodySize }, this.#s.o.policy, this.#i.view, now) === undefined
+    )
+  }
+
+  stream(status: number, headers: HeaderInput): [string, string][] {
+    const reason =
+      responseStoreReason({ status, headers }, this.#s.o.policy, this.#i.view) ?? 'body-too-large'
+    if (!this.#settled) this.#pass(reason, status < 500)
+    return [...this.#private(toPairs(headers)), ...this.#status({ detail: reason })]
+  }
+
+  async finish(c: CapturedResponse): Promise<HttpReply> {
+    const now = Date.now()
+    if (this.#settled || c.body === undefined) {
+      if (!this.#settled) this.#pass('body-too-large', true)
+      return this.#plain(c, this.#status({}))
+    }
+    if (c.status >= 500) {
+      const stale = this.#usableStale(now)
+      if (stale !== undefined) {
+        this.#release(new Error(`handler responded ${c.status}`), 0, undefined)
+        return this.#staleReply(stale, now, c.status)
+      }
+    }
+    let reason = this.#storeReason(c, now)
+    let tags: string[] | undefined
+    if (reason === undefined) {
+      try {
+        tags = this.#entryTags()
+      } catch {
+        reason = 'tags-error'
+      }
+    }
+    if (reason !== undefined || tags === undefined) {
+      this.#pass(reason ?? 'tags-error', c.status < 500)
+      return this.#plain(c, this.#status({ detail: reason }))
+    }
+    const entry = this.#entry(c, c.body, now)
+    const placed = this.#place(c, entry, tags)
+    if (placed !== undefined) {
+      this.#pass(placed, true)
+      return this.#plain(c, this.#status({ detail: placed }))
+    }
+    return replayResponse(
+      entry,
+      this.#i.view.method,
+      this.#i.conditional,
+      this.#status({ stored: true }),
+      now,
+    )
+  }
+
+  async fail(error: unknown): Promise<HttpReply | undefined> {
+    if (this.#settled) return undefined
+    const now = Date.now()
+    const stale = this.#usableStale(now)
+    this.#release(error instanceof Error ? error : new Error(String(error)), 0, undefined)
+    return stale === undefined ? undefined : this.#staleReply(stale, now, undefined)
+  }
+
+  abort(): void {
+    if (!this.#settled) this.#pass('aborted', false)
+  }
+
+  /** Why this response cannot be stored (policy, Vary, freshness), or undefined. */
+  #storeReason(c: CapturedResponse, now: number): string | undefined {
+    const { policy, ttlMs } = this.#s.o
+    const view = this.#i.view
+    const body = c.body!
+    const reason = responseStoreReason(
+      { status: c.status, headers: c.headers, bodySize: body.byteLength },
+      policy,
+      view,
+      now,
+    )
+    if (reason !== undefined) return reason
+    const names = parseVary(c.headers)
+    if (names === '*') return 'vary-star'
+    if (names.length > 0) {
+      if (varyKey(names, view, policy) === undefined) return 'vary-credentials'
+      if (names.includes('accept-encoding') && !encodingMatchesVariant(c.headers, view, policy)) {
+        return 'encoding-mismatch'
+      }
+    }
+    if ((ttlMs ?? responseFreshnessMs(c.headers, now)) === undefined) return 'no-freshness'
+    return undefined
+  }
+
+  #entry(c: CapturedResponse, body: Uint8Array, now: number): CachedResponse {
+    const { o } = this.#s
+    const ttlMs = o.ttlMs ?? responseFreshnessMs(c.headers, now) ?? 0
+    let headers = storableHeaders(c.headers)
+    if (!has(headers, 'date')) headers.push(['date', new Date(now).toUTCString()])
+    // an exact copy: a slice of a pooled Buffer would keep the whole pool slab alive
+    const own = new Uint8Array(body)
+    if (o.etag && !has(headers, 'etag')) headers.push(['etag', strongEtag(own)])
+    if (o.policy.cacheControl !== undefined) {
+      headers = headers.filter(([n]) => n !== 'cache-control')
+      headers.push(['cache-control', buildCacheControl(o.policy.cacheControl)])
+    }
+    headers = this.#private(headers)
+    const freshUntil = now + ttlMs
+    return {
+      kind: 'response',
+      status: c.status,
+      headers,
+      body: own,
+      storedAt: now,
+      etag: firstHeader(headers, 'etag'),
+      lastModified: firstHeader(headers, 'last-modified'),
+      freshUntil,
+      revalidateUntil: freshUntil + o.swrMs,
+      staleUntil: freshUntil + Math.max(o.swrMs, o.sieMs),
+    }
+  }
+
+  /**
+   * Stores `entry` where it belongs: under the URL key, or under its variant key with the Vary index
+   * under the URL key. Returns a reason when it cannot be stored (too many variants).
+   */
+  #place(c: CapturedResponse, entry: CachedResponse, tags: string[]): string | undefined {
+    const { key, primary, index } = this.#i
+    const life = entry.revalidateUntil - entry.storedAt
+    const names = parseVary(c.headers) as string[]
+    if (names.length === 0) {
+      if (key === primary) this.#release(entry, life, tags)
+      else {
+        this.#set(primary, entry, life, tags)
+        this.#release(entry, 0, undefined)
+      }
+      return undefined
+    }
+    const vk = varyKey(names, this.#i.view, this.#s.o.policy)!
+    const variantKey = hashKeyParts([primary, vk])
+    const known = index !== undefined && sameList(index.names, names) ? index.variants : []
+    const isNew = !known.includes(vk)
+    if (isNew && known.length >= this.#s.o.maxVariants) return 'too-many-variants'
+    const next: VaryIndex = { kind: 'vary', names, variants: isNew ? [...known, vk] : known }
+    if (key === variantKey) {
+      this.#release(entry, life, tags)
+      if (isNew) this.#set(primary, next, life, tags)
+    } else if (key === primary) {
+      this.#set(variantKey, entry, life, tags)
+      this.#release(next, life, tags)
+    } else {
+      this.#set(variantKey, entry, life, tags)
+      this.#set(primary, next, life, tags)
+      this.#release(entry, 0, undefined)
+    }
+    return undefined
+  }
+
+  #entryTags(): string[] {
+    const { tags } = this.#s.o
+    const out = new Set<string>([this.#i.urlTag])
+    const route = typeof tags === 'function' ? tags(this.#i.req, this.#i.res) : tags
+    if (route !== undefined) {
+      for (const t of route) {
+        if (typeof t !== 'string' || t === '')
+          throw new TypeError('Expected `tags` to return non-empty strings')
+        out.add(t)
+      }
+    }
+    for (const t of this.tags) if (t !== '') out.add(t)
+    return [...out]
+  }
+
+  /** Not stored: waiters run the handler themselves; `remember` keeps a hit-for-miss marker. */
+  #pass(reason: string, remember: boolean): void {
+    const ttl = remember ? this.#s.o.hitForMissMs : 0
+    let tags: string[] | undefined
+    try {
+      tags = ttl > 0 ? this.#entryTags() : undefined
+    } catch {
+      tags = [this.#i.urlTag]
+    }
+    this.#release({ kind: 'pass', reason }, ttl, tags)
+  }
+
+  /** Settles the flight (or writes with `set` when there is none). `lifeMs` 0 stores nothing. */
+  #release(value: HttpEntry | Error, lifeMs: number, tags: string[] | undefined): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#i.onSettle?.()
+    const slot = this.#i.slot
+    if (value instanceof Error) {
+      slot?.reject(value)
+      return
+    }
+    if (slot === undefined) {
+      this.#set(this.#i.key, value, lifeMs, tags)
+      return
+    }
+    if (lifeMs > 0) slot.ctx.setTtl(lifeMs / 1000)
+    else slot.ctx.skipCache()
+    if (tags !== undefined) slot.ctx.setTags(tags)
+    slot.resolve(value)
+  }
+
+  #set(key: string, value: HttpEntry, lifeMs: number, tags: string[] | undefined): void {
+    if (lifeMs <= 0) return
+    const options = { ttl: lifeMs / 1000, staleIfError: `${this.#s.extraMs}ms` as const, jitter: 0, tags }
+    this.#s.cache.set(key, value, options).catch(noop)
+  }
+
+  #usableStale(now: number): CachedResponse | undefined {
+    const slot = this.#i.slot
+    const s = this.#i.stale ?? (slot?.ctx.hasStale ? slot.ctx.stale : undefined)
+    if (s === undefined || s.kind !== 'response') return undefined
+    return now < s.freshUntil + this.#s.o.sieMs ? s : undefined
+  }
+
+  #staleReply(stale: CachedResponse, now: number, fwdStatus: number | undefined): HttpReply {
+    const ttl = Math.min(-1, Math.floor((stale.freshUntil - now) / 1000))
+    const status = this.#s.status({ fwd: 'stale', fwdStatus, ttl, detail: 'stale-if-error' })
+    return replayResponse(stale, this.#i.view.method, this.#i.conditional, status, now)
+  }
+
+  /** The handler's response as it is (not stored), with `Cache-Status`. */
+  #plain(c: CapturedResponse, status: [string, string][]): HttpReply {
+    const pairs = this.#private(toPairs(c.headers))
+    const cond = this.#i.conditional
+    if (c.status === 200 && c.body !== undefined && this.stripRequestHeaders.length > 0) {
+      const validators = {
+        etag: firstHeader(pairs, 'etag'),
+        lastModified: firstHeader(pairs, 'last-modified'),
+      }
+      if (isNotModified(cond, validators, this.#i.view.method)) {
+        return { status: 304, headers: [...notModifiedHeaders(pairs), ...status], body: undefined }
+      }
+    }
+    const headers = withLength(pairs, c.status, c.body?.byteLength)
+    headers.push(...status)
+    return { status: c.status, headers, body: c.body }
+  }
+
+  /** Per-user responses without `Cache-Control` are marked `private` for downstream caches. */
+  #private(headers: [string, string][]): [string, string][] {
+    if (this.#s.o.private !== undefined && !has(headers, 'cache-control')) {
+      headers.push(['cache-control', 'private'])
+    }
+    return headers
+  }
+
+  #status(extra: { stored?: boolean; detail?: string | undefined }): [string, string][] {
+    const detail = extra.detail ?? this.#i.detail
+    return this.#s.status({ fwd: this.#i.fwd, stored: extra.stored, detail })
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+/** Picks the conditional request headers (before the adapter strips them from the native request). */
+export function conditionalHeaders(
+  headers: HttpRequestView['headers'],
+  names: readonly string[],
+): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {}
+  for (const n of names) if (headers[n] !== undefined) out[n] = headers[n]
+  return out
+}
