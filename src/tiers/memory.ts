@@ -37,12 +37,15 @@ export function memoryTier(options: MemoryTierOptions = {}): LocalTier {
     throw new TypeError(`Expected \`max\` to be a positive integer, got ${String(max)}`)
   }
   const maxSize = options.maxSize === undefined ? undefined : toBytes(options.maxSize, 'maxSize')
-  const maxEntrySize =
+  const entryLimit =
     options.maxEntrySize === undefined
       ? maxSize === undefined
         ? undefined
         : Math.max(1, Math.floor(maxSize / 4))
       : toBytes(options.maxEntrySize, 'maxEntrySize')
+  // An entry larger than the whole budget would evict everything else and still not fit.
+  const maxEntrySize =
+    entryLimit === undefined || maxSize === undefined ? entryLimit : Math.min(entryLimit, maxSize)
   const name = options.name ?? 'memory'
 
   const tier: LocalTier = {
@@ -52,16 +55,16 @@ export function memoryTier(options: MemoryTierOptions = {}): LocalTier {
     get: (key) => lru.get(key),
     set(key, entry, ttlMs) {
       const ttl = ttlMs === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(ttlMs))
-      if (maxSize === undefined) {
+      if (maxEntrySize === undefined) {
         lru.set(key, entry, { ttl })
         return
       }
       const size = estimateSize(entry.v) + key.length * 2 + 64
-      if (maxEntrySize !== undefined && size > maxEntrySize) {
+      if (size > maxEntrySize) {
         lru.delete(key)
         return
       }
-      lru.set(key, entry, { ttl, size })
+      lru.set(key, entry, maxSize === undefined ? { ttl } : { ttl, size })
     },
     delete: (key) => {
       lru.delete(key)
