@@ -175,7 +175,7 @@ export class Cache {
           core.counters.hits++
           core.counters.byTier[found.tier]!++
           core.l1?.set(k, f, f.s - t)
-          return f.v as T
+          return (core.clone ? structuredClone(f.v) : f.v) as T
         }
       }
     }

@@ -14,7 +14,9 @@ export type Loader<T> = (ctx: LoadContext<T>) => T | Promise<T>
 
 const NONE = Number.POSITIVE_INFINITY
 /** Most loads given up by their callers (hardTimeout) tracked for cancellation; older ones are not stored. */
-const MAX_ORPHANS = 10_000
+const MAX_ORPHANS = 1000
+/** Most keys in back-off after a failed load; beyond it the oldest back-off is dropped (a retry comes sooner). */
+const MAX_BACKOFF = 10_000
 const noop = (): void => {}
 
 /**
@@ -186,7 +188,7 @@ export class Core {
     flight.done = background ? this.limit(run) : run()
     if (background) {
       flight.done.catch((err: unknown) => {
-        this.backoff.set(k, Date.now() + this.graceBackoff)
+        this.#backOff(k, Date.now())
         this.report(err, 'refresh', key)
       })
     } else {
@@ -303,7 +305,7 @@ export class Core {
     const soft = s !== undefined && o.soft !== NONE && Date.now() < s.s
     if (!soft && o.hard === NONE) {
       try {
-        return (await flight.done) as T
+        return this.#own((await flight.done) as T)
       } catch (err) {
         return this.#fallback<T>(err, s, key, flight)
       }
@@ -340,7 +342,7 @@ export class Core {
       }
       flight.done.then(
         (v) => {
-          if (finish()) resolve(v as T)
+          if (finish()) resolve(this.#own(v as T))
         },
         (err: unknown) => {
           if (finish()) this.#fallback<T>(err, s, key, flight).then(resolve, reject)
@@ -349,10 +351,15 @@ export class Core {
     })
   }
 
+  /** With `clone`, each caller of a shared load gets its own copy (the flight's value is shared). */
+  #own<T>(v: T): T {
+    return this.clone && v !== null && typeof v === 'object' ? structuredClone(v) : v
+  }
+
   #fallback<T>(err: unknown, s: Entry | undefined, key: string, flight: Flight): Promise<T> {
     const now = Date.now()
     if (s !== undefined && s.x === undefined && now < s.s) {
-      if (this.graceBackoff > 0) this.backoff.set(flight.key, now + this.graceBackoff)
+      this.#backOff(flight.key, now)
       this.report(err, 'load', key)
       return this.serveStale<T>(s, key, 'error')
     }
@@ -379,6 +386,17 @@ export class Core {
       if (this.#orphans.get(k) === flight) this.#orphans.delete(k)
     }
     flight.done.then(drop, drop)
+  }
+
+  #backOff(k: string, now: number): void {
+    if (this.graceBackoff <= 0) return
+    this.backoff.set(k, now + this.graceBackoff)
+    if (this.backoff.size > MAX_BACKOFF) {
+      for (const oldest of this.backoff.keys()) {
+        this.backoff.delete(oldest)
+        break
+      }
+    }
   }
 
   #inBackoff(k: string, now: number): boolean {
