@@ -2,7 +2,7 @@ import { Core, entryTags, type Loader, type Scope, scoped } from './core.js'
 import { type CachedMethodDecorator, type CacheMethodOptions, cachedIn } from './decorators.js'
 import { type Duration, optionalMs } from './duration.js'
 import type { Entry } from './entry.js'
-import { TierError } from './errors.js'
+import { CacheClosedError, TierError } from './errors.js'
 import type { CacheEventName, CacheEvents } from './events.js'
 import type { LoaderContext } from './flight.js'
 import { callKey, joinKey } from './keys.js'
@@ -275,8 +275,9 @@ export class Cache {
    */
   async invalidateTags(tags: readonly string[]): Promise<void> {
     checkTags(tags, 'tags')
-    if (tags.length === 0) return
     const core = this.#core
+    if (core.closed) throw new CacheClosedError()
+    if (tags.length === 0) return
     core.tags.invalidate(scoped(this.#scope, tags), core.stamp())
     if (core.events.wants('invalidate')) core.events.emit('invalidate', { tags })
   }
@@ -287,6 +288,7 @@ export class Cache {
    */
   async clear(): Promise<void> {
     const core = this.#core
+    if (core.closed) throw new CacheClosedError()
     if (this.#scope.tags !== undefined) {
       core.tags.invalidate([this.#scope.tags[this.#scope.tags.length - 1]!], core.stamp())
     } else {
@@ -405,6 +407,7 @@ export class Cache {
 
   #key(key: string): string {
     if (typeof key !== 'string' || key.length === 0) throw keyError(key)
+    if (this.#core.closed) throw new CacheClosedError()
     return internalKey(this.#scope.prefix, key)
   }
 

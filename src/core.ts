@@ -42,6 +42,8 @@ export class Core {
   readonly #timer: NodeJS.Timeout
   /** Loads whose callers gave up (hardTimeout) but that still run, one per key, so `delete`/`set` cancel them. */
   readonly #orphans = new Map<string, Flight>()
+  /** Callers waiting with soft/hard timers: `close()` settles them so no timer outlives the cache. */
+  readonly #timed = new Set<() => void>()
   #lastStamp = Number.NEGATIVE_INFINITY
 
   constructor(init: {
@@ -319,8 +321,13 @@ export class Core {
         settled = true
         clearTimeout(softTimer)
         clearTimeout(hardTimer)
+        this.#timed.delete(onClose)
         return true
       }
+      const onClose = (): void => {
+        if (finish()) reject(new CacheClosedError())
+      }
+      this.#timed.add(onClose)
       if (soft) {
         softTimer = setTimeout(() => {
           if (finish()) resolve(this.serveStale<T>(s!, key, 'timeout'))
@@ -421,6 +428,9 @@ export class Core {
     const err = new CacheClosedError()
     for (const flight of this.inflight.values()) flight.abort(err)
     this.#orphans.clear()
+    for (const settle of [...this.#timed]) settle()
+    // Later hits must not be served from memory either (and the memory is released).
+    this.l1?.clear()
     this.events.removeAll()
     await Promise.allSettled([this.lower?.close(), this.l1?.close?.()])
   }
