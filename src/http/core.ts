@@ -82,6 +82,56 @@ interface RequestState<Req, Res> {
   t0: number
 }
 
+/**
+ * Request headers that frameworks, proxies and apps commonly honour for the host, scheme, port, path
+ * or prefix of generated URLs, but that are not part of a URL. A handler reflecting one of them could
+ * poison a shared entry (Kettle, "Practical Web Cache Poisoning"), so their values are keyed: a request
+ * carrying one never shares an entry with a request without it. Method-override headers bypass instead.
+ */
+export const INFLUENCE_HEADERS: readonly string[] = [
+  'forwarded',
+  'x-forwarded-host',
+  'x-forwarded-server',
+  'x-forwarded-proto',
+  'x-forwarded-protocol',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-path',
+  'x-forwarded-uri',
+  'x-forwarded-url',
+  'x-original-url',
+  'x-original-uri',
+  'x-original-host',
+  'x-original-path',
+  'x-rewrite-url',
+  'x-host',
+  'x-http-host-override',
+  'x-proxy-url',
+  'x-proxy-host',
+  'x-backend-host',
+  'x-url-scheme',
+  'x-scheme',
+  'front-end-https',
+  'x-arr-ssl',
+  'x-envoy-original-path',
+  'x-envoy-original-host',
+  'x-base-url',
+  'base-url',
+]
+
+function influenceKey(headers: HttpRequestView['headers']): string | undefined {
+  let parts: string[] | undefined
+  for (const name of INFLUENCE_HEADERS) {
+    const v = headers[name]
+    if (v === undefined) continue
+    parts ??= []
+    parts.push(name, typeof v === 'string' ? v : v.join('\n'))
+  }
+  return parts === undefined ? undefined : JSON.stringify(parts)
+}
+
 /** Remaining freshness for `Cache-Status`: whole seconds, at most -1 once stale. */
 export function ttlSeconds(v: CachedResponse, now: number): number {
   const s = (v.freshUntil - now) / 1000
@@ -161,6 +211,8 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       }
       primary = hashKeyParts(['tiercache-http-key', custom, partition])
     }
+    const influence = influenceKey(view.headers)
+    if (influence !== undefined) primary = hashKeyParts([primary, influence])
     const state: RequestState<Req, Res> = {
       view,
       req,

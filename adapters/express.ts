@@ -1,0 +1,177 @@
+/**
+ * `tiercache/express`: `app.get('/products/:id', cached({ ttl: 60 }), handler)` or `app.use(cached(...))`.
+ * Translates Express requests and responses for the HTTP core; all decisions live in `src/http`.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { collectTags } from '../src/context.js'
+import type { CachedOptions } from '../src/http/cached-options.js'
+import { createHttpCache } from '../src/http/core.js'
+import type { MissDecision } from '../src/http/fill.js'
+import type { HttpReply } from '../src/http/reply.js'
+import type { HttpRequestView } from '../src/http/types.js'
+
+/** Options of the Express `cached()`: function options receive Express's `req` (and `res`). */
+export type ExpressCachedOptions = CachedOptions<Request, Response>
+
+type Pairs = readonly (readonly [string, string])[]
+type Chunk = string | Uint8Array
+type Callback = (error?: Error | null) => void
+const noop = (): void => {}
+
+/** A middleware that answers from the cache, or runs the route and stores what it may. */
+export function cached(options?: ExpressCachedOptions): RequestHandler {
+  const http = createHttpCache<Request, Response>(options)
+  return function tiercache(req: Request, res: Response, next: NextFunction): void {
+    http.begin(view(req), req, res).then((d) => {
+      if (d.kind === 'hit') return send(res, d)
+      if (d.kind === 'bypass') {
+        for (const [name, value] of d.headers) res.setHeader(name, value)
+        const after = d.onResponse
+        if (after !== undefined) onHead(res, () => void after(res.statusCode, res.getHeaders()).catch(noop))
+        return next()
+      }
+      for (const name of d.stripRequestHeaders) delete req.headers[name]
+      capture(res, d, http.maxBodySize)
+      collectTags(d.tags, () => next())
+    }, next)
+  }
+}
+
+/** The request as Express parsed it (host and protocol honour `trust proxy`). */
+function view(req: Request): HttpRequestView {
+  const path = req.route?.path
+  return {
+    method: req.method,
+    protocol: req.protocol,
+    host: req.host ?? '',
+    url: req.originalUrl,
+    headers: req.headers,
+    route: typeof path === 'string' ? { pattern: req.baseUrl + path, params: params(req) } : undefined,
+  }
+}
+
+function params(req: Request): Record<string, string> {
+  const p = req.params as Record<string, string | string[]>
+  for (const k in p) {
+    if (Array.isArray(p[k])) {
+      return Object.fromEntries(Object.entries(p).map(([n, v]) => [n, Array.isArray(v) ? v.join('/') : v]))
+    }
+  }
+  return p as Record<string, string>
+}
+
+function setPairs(res: Response, pairs: Pairs): void {
+  for (const name of res.getHeaderNames()) res.removeHeader(name)
+  const grouped = new Map<string, string[]>()
+  for (const [name, value] of pairs) {
+    const list = grouped.get(name)
+    if (list === undefined) grouped.set(name, [value])
+    else list.push(value)
+  }
+  for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values)
+}
+
+function send(res: Response, reply: HttpReply, end: Response['end'] = res.end, cb?: Callback): void {
+  setPairs(res, reply.headers)
+  res.statusCode = reply.status
+  const call = end as (...a: unknown[]) => Response
+  if (reply.body === undefined) call.call(res, cb)
+  else call.call(res, reply.body, cb)
+}
+
+/** Applies `writeHead(status, [message], [headers])` arguments to `res` without sending anything. */
+function applyHead(res: Response, args: unknown[]): void {
+  res.statusCode = args[0] as number
+  let headers = args[1]
+  if (typeof headers === 'string') {
+    res.statusMessage = headers
+    headers = args[2]
+  }
+  if (Array.isArray(headers)) {
+    // either [[name, value], ...] or a flat [name, value, name, value]
+    if (Array.isArray(headers[0])) for (const [n, v] of headers as [string, string][]) res.setHeader(n, v)
+    else for (let i = 0; i + 1 < headers.length; i += 2) res.setHeader(headers[i], headers[i + 1])
+  } else if (headers !== null && typeof headers === 'object') {
+    for (const [n, v] of Object.entries(headers)) if (v !== undefined) res.setHeader(n, v as string)
+  }
+}
+
+/** Calls `fn` once when the status and headers are final, just before Node writes them. */
+function onHead(res: Response, fn: () => void): void {
+  const writeHead = res.writeHead
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    res.writeHead = writeHead
+    applyHead(res, args)
+    fn()
+    return writeHead.call(res, res.statusCode)
+  } as Response['writeHead']
+}
+
+/** Buffers the handler's response up to `max` bytes for the core; beyond it, or when the core says so, streams. */
+function capture(res: Response, miss: MissDecision, max: number): void {
+  const { writeHead, write, end } = res
+  let chunks: Buffer[] = []
+  let size = 0
+  let mode: 'wait' | 'buffer' | 'stream' = 'wait'
+  const restore = (): void => {
+    res.writeHead = writeHead
+    res.write = write
+    res.end = end
+  }
+  const toStream = (): void => {
+    mode = 'stream'
+    restore()
+    setPairs(res, miss.stream(res.statusCode, res.getHeaders()))
+    if (size > 0) (write as (...a: unknown[]) => boolean).call(res, Buffer.concat(chunks))
+    chunks = []
+  }
+  const decide = (): void => {
+    if (mode === 'wait') {
+      if (miss.wantsBody(res.statusCode, res.getHeaders())) mode = 'buffer'
+      else toStream()
+    }
+  }
+  const push = (chunk: Chunk | undefined, encoding: unknown): void => {
+    if (chunk === undefined || chunk === null) return
+    const b =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, (encoding as BufferEncoding) || 'utf8')
+        : Buffer.from(chunk)
+    chunks.push(b)
+    size += b.byteLength
+    if (size > max) toStream()
+  }
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    applyHead(res, args)
+    decide()
+    if (mode === 'stream') writeHead.call(res, res.statusCode)
+    return res
+  } as Response['writeHead']
+  res.write = function (this: Response, chunk: Chunk, encoding?: unknown, cb?: unknown) {
+    decide()
+    if (mode === 'stream') return (write as (...a: unknown[]) => boolean).call(res, chunk, encoding, cb)
+    push(chunk, typeof encoding === 'function' ? undefined : encoding)
+    const done = typeof encoding === 'function' ? encoding : cb
+    if (typeof done === 'function') process.nextTick(done as Callback)
+    return true
+  } as Response['write']
+  res.end = function (this: Response, chunk?: unknown, encoding?: unknown, cb?: unknown) {
+    let callback = cb as Callback | undefined
+    if (typeof chunk === 'function') [callback, chunk] = [chunk as Callback, undefined]
+    else if (typeof encoding === 'function') [callback, encoding] = [encoding as Callback, undefined]
+    decide()
+    const finishEnd = end as (...a: unknown[]) => Response
+    if (mode === 'stream') return finishEnd.call(res, chunk, encoding, callback)
+    push(chunk as Chunk | undefined, encoding)
+    // past maxBodySize: everything buffered (this chunk included) was written by toStream
+    if ((mode as string) === 'stream') return finishEnd.call(res, callback)
+    restore()
+    const body = Buffer.concat(chunks)
+    miss.finish({ status: res.statusCode, headers: res.getHeaders(), body }).then(
+      (reply) => send(res, reply, end, callback),
+      (err: Error) => res.destroy(err),
+    )
+    return res
+  } as Response['end']
+  res.once('close', () => miss.abort())
+}
