@@ -159,7 +159,6 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
   readonly #extraMs: number
   /** Keys whose stale-while-revalidate refresh runs in this process, with the lease's end. */
   readonly #refreshing = new Map<string, number>()
-  #shared: FillShared<Req, Res> | undefined
 
   constructor(o: ResolvedHttpOptions<Req, Res>) {
     this.#o = o
@@ -318,7 +317,13 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     stale?: CachedResponse,
     onSettle?: () => void,
   ): MissDecision {
-    this.#shared ??= { o: this.#o, cache: this.cache, status: this.#status, extraMs: this.#extraMs }
+    // the cache is looked up per fill: `setDefaultCache` may replace the default between requests
+    const shared: FillShared<Req, Res> = {
+      o: this.#o,
+      cache: this.cache,
+      status: this.#status,
+      extraMs: this.#extraMs,
+    }
     const init: FillInit<Req, Res> = {
       view: st.view,
       req: st.req,
@@ -334,7 +339,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       urlTag: st.urlTag,
       onSettle,
     }
-    return new Fill(this.#shared, init)
+    return new Fill(shared, init)
   }
 
   #bypass(reason: string): BypassDecision {
