@@ -392,7 +392,8 @@ export class Lower {
         }
         return FAILED
       }
-      b?.failure()
+      // One node of a multi-node tier failing (the tier fails its keys fast by itself) is not the tier failing.
+      if (!isNodeFailure(err)) b?.failure()
       this.#o.onError(err instanceof TierError ? err : new TierError(t.name, op, err, key), key)
       return FAILED
     } finally {
@@ -403,6 +404,14 @@ export class Lower {
 
 const noop = (): void => {}
 const TOO_LARGE = Symbol('too large')
+
+/**
+ * A tier marks an error `nodeFailure: true` when one node of several failed (its keys miss, the others
+ * work): reported, but not counted by the tier's breaker.
+ */
+export function isNodeFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { nodeFailure?: unknown }).nodeFailure === true
+}
 
 /** Errors of a reachable server that refuses writes: Redis OOM / READONLY, memcached out of memory. */
 export function isWriteRefusal(err: unknown): boolean {
