@@ -164,6 +164,7 @@ export class Cache {
       if (e.x !== undefined) return undefined
       core.counters.hits++
       core.counters.byTier[0]!++
+      if (core.events.wants('hit')) core.events.emit('hit', { key, tier: core.tierNames[0]! })
       return (core.clone ? structuredClone(e.v) : e.v) as T
     }
     if (core.lower !== undefined) {
@@ -174,12 +175,14 @@ export class Cache {
         if (t < f.f && core.tags.isValid(f) && f.x === undefined) {
           core.counters.hits++
           core.counters.byTier[found.tier]!++
+          if (core.events.wants('hit')) core.events.emit('hit', { key, tier: core.tierNames[found.tier]! })
           core.l1?.set(k, f, f.s - t)
           return (core.clone ? structuredClone(f.v) : f.v) as T
         }
       }
     }
     core.counters.misses++
+    if (core.events.wants('miss')) core.events.emit('miss', { key })
     return undefined
   }
 

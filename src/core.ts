@@ -170,7 +170,7 @@ export class Core {
   ): Flight {
     const flight = new Flight(k, this.stamp(), background)
     this.inflight.set(k, flight)
-    if (this.lower !== undefined) flight.lowerRead = this.#readLower(k, flight.start)
+    if (this.lower !== undefined) flight.lowerRead = this.#readLower(k, key, flight.start)
     const run = async (): Promise<unknown> => {
       try {
         if (this.closed) throw new CacheClosedError()
@@ -199,7 +199,7 @@ export class Core {
     return flight
   }
 
-  async #readLower(k: string, now: number): Promise<Entry | undefined> {
+  async #readLower(k: string, key: string, now: number): Promise<Entry | undefined> {
     const found = await this.lower!.get(k)
     if (found === undefined) return undefined
     const { entry, tier } = found
@@ -207,7 +207,7 @@ export class Core {
     if (now < entry.f) {
       this.counters.hits++
       this.counters.byTier[tier]!++
-      if (this.events.wants('hit')) this.events.emit('hit', { key: k, tier: this.tierNames[tier]! })
+      if (this.events.wants('hit')) this.events.emit('hit', { key, tier: this.tierNames[tier]! })
     }
     // Backfill the tiers above with the entry's remaining lifetime, not a fresh TTL.
     this.l1?.set(k, entry, entry.s - Date.now())

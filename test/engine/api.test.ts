@@ -419,6 +419,37 @@ describe('events', () => {
     await cache.close()
   })
 
+  it('get() reports hits and misses like getOrSet (events and diagnostics agree with stats)', async () => {
+    const cache = createCache()
+    const log = record(cache, ['hit', 'miss'])
+    await cache.set('k', 1)
+    expect(await cache.get('k')).toBe(1)
+    expect(await cache.get('nope')).toBeUndefined()
+    expect(log).toEqual([
+      { event: 'hit', payload: { key: 'k', tier: 'memory' } },
+      { event: 'miss', payload: { key: 'nope' } },
+    ])
+    expect(cache.stats().hits).toBe(1)
+    expect(cache.stats().misses).toBe(1)
+    await cache.close()
+  })
+
+  it('a hit in a lower tier reports the caller key, without the namespace encoding', async () => {
+    const cache = createCache({ tiers: [memoryTier({ max: 1 }), memoryTier({ name: 'l2' })] })
+    const ns = cache.namespace('tenant')
+    await ns.set('k', 'v')
+    await ns.set('other', 'o') // evicts k from L1
+    const hits: CacheEvents['hit'][] = []
+    cache.on('hit', (e) => hits.push(e))
+    expect(await ns.getOrSet('k', () => 'loaded')).toBe('v')
+    expect(await ns.get('other')).toBe('o')
+    expect(hits).toEqual([
+      { key: 'k', tier: 'l2' },
+      { key: 'other', tier: 'l2' },
+    ])
+    await cache.close()
+  })
+
   it('load event for a load whose result is not stored', async () => {
     const cache = createCache()
     const loads: CacheEvents['load'][] = []
@@ -547,6 +578,41 @@ describe('node:diagnostics_channel', () => {
     } finally {
       channel.unsubscribe(handlers)
     }
+    await cache.close()
+  })
+})
+
+describe('refreshConcurrency (RELIABILITY 20)', () => {
+  it('1,000 hot keys expiring together: stale values are served, at most refreshConcurrency loaders run', async () => {
+    vi.useFakeTimers()
+    const cache = createCache({
+      ttl: 10,
+      staleWhileRevalidate: 60,
+      refreshConcurrency: 4,
+      jitter: 0,
+      earlyRefresh: false,
+    })
+    for (let i = 0; i < 1000; i++) await cache.set(`k${i}`, `old${i}`)
+    vi.advanceTimersByTime(11_000)
+    let running = 0
+    let peak = 0
+    const loader = (i: number) => async () => {
+      running++
+      peak = Math.max(peak, running)
+      await new Promise((r) => setTimeout(r, 5))
+      running--
+      return `new${i}`
+    }
+    const served = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => cache.getOrSet(`k${i}`, loader(i))),
+    )
+    expect(served.every((v, i) => v === `old${i}`)).toBe(true)
+    expect(cache.stats().refreshes).toBe(1000)
+    await vi.advanceTimersByTimeAsync(5 * 250 + 50)
+    expect(peak).toBe(4)
+    expect(cache.stats().loads).toBe(1000)
+    expect(cache.stats().inFlight).toBe(0)
+    expect(await cache.get('k999')).toBe('new999')
     await cache.close()
   })
 })
