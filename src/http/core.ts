@@ -17,6 +17,7 @@ import type { EntryOptions } from '../options.js'
 import { type CachedOptions, type ResolvedHttpOptions, resolveHttpOptions } from './cached-options.js'
 import type { MissDecision } from './fill.js'
 import { conditionalHeaders, Fill, type FillInit, type FillShared, type FlightSlot } from './fill.js'
+import { INFLUENCE_HEADERS, influenceKey } from './influence.js'
 import { invalidateAfterWrite, isUnsafeMethod, urlTag } from './invalidate.js'
 import { hashKeyParts, requestKey } from './key.js'
 import { requestBypassReason } from './policy.js'
@@ -53,6 +54,7 @@ export interface HitDecision extends HttpReply {
 }
 
 export type { CachedOptions, MissDecision }
+export { INFLUENCE_HEADERS }
 
 /** What `begin` tells the adapter to do. */
 export type HttpDecision = BypassDecision | HitDecision | MissDecision
@@ -80,56 +82,6 @@ interface RequestState<Req, Res> {
   primary: string
   urlTag: string
   t0: number
-}
-
-/**
- * Request headers that frameworks, proxies and apps commonly honour for the host, scheme, port, path
- * or prefix of generated URLs, but that are not part of a URL. A handler reflecting one of them could
- * poison a shared entry (Kettle, "Practical Web Cache Poisoning"), so their values are keyed: a request
- * carrying one never shares an entry with a request without it. Method-override headers bypass instead.
- */
-export const INFLUENCE_HEADERS: readonly string[] = [
-  'forwarded',
-  'x-forwarded-host',
-  'x-forwarded-server',
-  'x-forwarded-proto',
-  'x-forwarded-protocol',
-  'x-forwarded-scheme',
-  'x-forwarded-ssl',
-  'x-forwarded-port',
-  'x-forwarded-prefix',
-  'x-forwarded-path',
-  'x-forwarded-uri',
-  'x-forwarded-url',
-  'x-original-url',
-  'x-original-uri',
-  'x-original-host',
-  'x-original-path',
-  'x-rewrite-url',
-  'x-host',
-  'x-http-host-override',
-  'x-proxy-url',
-  'x-proxy-host',
-  'x-backend-host',
-  'x-url-scheme',
-  'x-scheme',
-  'front-end-https',
-  'x-arr-ssl',
-  'x-envoy-original-path',
-  'x-envoy-original-host',
-  'x-base-url',
-  'base-url',
-]
-
-function influenceKey(headers: HttpRequestView['headers']): string | undefined {
-  let parts: string[] | undefined
-  for (const name of INFLUENCE_HEADERS) {
-    const v = headers[name]
-    if (v === undefined) continue
-    parts ??= []
-    parts.push(name, typeof v === 'string' ? v : v.join('\n'))
-  }
-  return parts === undefined ? undefined : JSON.stringify(parts)
 }
 
 /** Remaining freshness for `Cache-Status`: whole seconds, at most -1 once stale. */
