@@ -108,6 +108,8 @@ export interface RedisTier extends RemoteTier {
   readonly pending: number
   /** The key prefix, without the generation. */
   readonly prefix: string
+  /** The Redis key the tier uses for a cache key, with the current generation (for tests and debugging). */
+  serverKey(key: string): Promise<string>
 }
 
 /** The commands the tier sends, common to a node-redis client and cluster. */
@@ -331,6 +333,9 @@ export function redisTier(
     client: raw,
     get pending() {
       return pending
+    },
+    async serverKey(key) {
+      return (await keyBase()) + key
     },
     get(key) {
       const b = keyBase()
