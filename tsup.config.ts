@@ -6,6 +6,12 @@ import { defineConfig } from 'tsup'
 // Entry points: one per subpath export in package.json.
 const entry = {
   index: 'src/index.ts',
+  http: 'src/http/index.ts',
+  redis: 'src/redis.ts',
+  memcached: 'src/memcached.ts',
+  keyv: 'src/keyv.ts',
+  testing: 'src/testing.ts',
+  express: 'adapters/express.ts',
 }
 
 /** Declarations come from `tsc` (TypeScript 7 has no JS API for tsup's dts step); `.d.cts` copies serve `require`. */
@@ -35,5 +41,20 @@ export default defineConfig({
   clean: true,
   dts: false,
   outDir: 'dist',
+  // Optional peers and runtime dependencies stay imports; only our own code is bundled.
+  external: [
+    'lru-cache',
+    'p-limit',
+    'keyv',
+    '@keyv/redis',
+    'redis',
+    'memcached',
+    'express',
+    'koa',
+    'fastify',
+    'fastify-plugin',
+    'hono',
+    'vitest',
+  ],
   onSuccess: async () => emitDeclarations(),
 })

@@ -66,6 +66,23 @@ describe('package exports', () => {
     expect(cjs).toBe(esm)
   })
 
+  it.each([
+    ['tiercache', ['keyv', 'redis', 'memcached', 'express', 'koa', 'fastify', 'hono']],
+    ['tiercache/express', ['keyv', 'redis', 'memcached', 'koa', 'fastify', 'hono']],
+    ['tiercache/http', ['keyv', 'redis', 'memcached', 'express', 'koa', 'fastify', 'hono']],
+  ])('%s loads no code of other entries (%s)', (spec, forbidden) => {
+    writeFileSync(
+      join(dir, 'loaded.cjs'),
+      `require('${spec}'); console.log(JSON.stringify(Object.keys(require.cache)))`,
+    )
+    const loaded = JSON.parse(node('loaded.cjs')) as string[]
+    for (const name of forbidden as string[]) {
+      expect(
+        loaded.filter((f) => f.includes(`/node_modules/${name}/`) || f.includes(`/node_modules/@keyv/`)),
+      ).toEqual([])
+    }
+  })
+
   it('type-checks for TypeScript users in ESM and CommonJS (node16 resolution)', () => {
     writeFileSync(
       join(dir, 'tsconfig.json'),
