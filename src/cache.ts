@@ -168,15 +168,16 @@ export class Cache {
       return (core.clone ? structuredClone(e.v) : e.v) as T
     }
     if (core.lower !== undefined) {
+      const cancels = core.cancels
       const found = await core.lower.get(k)
       if (found !== undefined) {
         const f = found.entry
         const t = Date.now()
-        if (t < f.f && core.tags.isValid(f) && f.x === undefined) {
+        if (t < f.f && core.usable(f) && f.x === undefined) {
           core.counters.hits++
           core.counters.byTier[found.tier]!++
           if (core.events.wants('hit')) core.events.emit('hit', { key, tier: core.tierNames[found.tier]! })
-          core.l1?.set(k, f, f.s - t)
+          if (cancels === core.cancels) core.l1?.set(k, f, f.s - t)
           return (core.clone ? structuredClone(f.v) : f.v) as T
         }
       }
@@ -199,7 +200,7 @@ export class Cache {
       found !== undefined &&
       Date.now() < found.entry.f &&
       found.entry.x === undefined &&
-      core.tags.isValid(found.entry)
+      core.usable(found.entry)
     )
   }
 

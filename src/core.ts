@@ -39,6 +39,8 @@ export class Core {
   readonly backoff = new Map<string, number>()
   closed = false
   clearedAt = Number.NEGATIVE_INFINITY
+  /** Counts `delete`/`set` calls: a `get` whose lower-tier read spans one does not backfill L1. */
+  cancels = 0
   readonly #timer: NodeJS.Timeout
   /** Loads whose callers gave up (hardTimeout) but that still run, one per key, so `delete`/`set` cancel them. */
   readonly #orphans = new Map<string, Flight>()
@@ -84,8 +86,17 @@ export class Core {
     return this.#lastStamp
   }
 
+  /**
+   * Whether an entry read from a lower tier is still valid here: written after the last `clear()` (even if
+   * a tier failed to clear) and after every invalidation of its tags.
+   */
+  usable(e: Entry): boolean {
+    return e.c > this.clearedAt && this.tags.isValid(e)
+  }
+
   /** Marks the loads of `k` in flight (and one given up by its callers) so their results are not stored. */
   cancel(k: string): void {
+    this.cancels++
     const flight = this.inflight.get(k)
     if (flight !== undefined) flight.cancelled = true
     const orphan = this.#orphans.get(k)
@@ -170,7 +181,7 @@ export class Core {
   ): Flight {
     const flight = new Flight(k, this.stamp(), background)
     this.inflight.set(k, flight)
-    if (this.lower !== undefined) flight.lowerRead = this.#readLower(k, key, flight.start)
+    if (this.lower !== undefined) flight.lowerRead = this.#readLower(k, key, flight)
     const run = async (): Promise<unknown> => {
       try {
         if (this.closed) throw new CacheClosedError()
@@ -199,16 +210,19 @@ export class Core {
     return flight
   }
 
-  async #readLower(k: string, key: string, now: number): Promise<Entry | undefined> {
+  async #readLower(k: string, key: string, flight: Flight): Promise<Entry | undefined> {
+    const now = flight.start
     const found = await this.lower!.get(k)
     if (found === undefined) return undefined
     const { entry, tier } = found
-    if (now >= entry.s || !this.tags.isValid(entry)) return undefined
+    if (now >= entry.s || !this.usable(entry)) return undefined
     if (now < entry.f) {
       this.counters.hits++
       this.counters.byTier[tier]!++
       if (this.events.wants('hit')) this.events.emit('hit', { key, tier: this.tierNames[tier]! })
     }
+    // A delete/set of the key during the read: its callers get what was read, but it is not backfilled.
+    if (flight.cancelled) return entry
     // Backfill the tiers above with the entry's remaining lifetime, not a fresh TTL.
     this.l1?.set(k, entry, entry.s - Date.now())
     if (tier > (this.l1 === undefined ? 0 : 1)) this.lower!.backfill(k, entry, tier).catch(noop)

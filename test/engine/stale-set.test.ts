@@ -1,6 +1,14 @@
 import fc from 'fast-check'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type Cache, createCache, type LoaderContext, LoaderTimeoutError } from '../../src/index.js'
+import {
+  type Cache,
+  createCache,
+  type LoaderContext,
+  LoaderTimeoutError,
+  memoryTier,
+  type Payload,
+  type RemoteTier,
+} from '../../src/index.js'
 
 /** A promise with its resolve function, for loaders the test releases by hand. */
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
@@ -178,6 +186,113 @@ describe('no stale set: an invalidation during a load wins (RELIABILITY 15)', ()
     d.resolve('late')
     await vi.advanceTimersByTimeAsync(1)
     expect(await cache.get('k')).toBe('late')
+    await cache.close()
+  })
+})
+
+/** An in-memory stand-in for a remote tier whose reads can be held open and whose clear can fail. */
+function heldRemote() {
+  const data = new Map<string, Payload>()
+  const state = { gate: undefined as Promise<void> | undefined, failClear: false }
+  const tier: RemoteTier = {
+    kind: 'remote',
+    name: 'remote',
+    async get(key) {
+      const v = data.get(key)
+      if (state.gate !== undefined) await state.gate
+      return v
+    },
+    async set(key, value) {
+      data.set(key, value)
+    },
+    async delete(key) {
+      data.delete(key)
+    },
+    async clear() {
+      if (state.failClear) throw new Error('clear failed')
+      data.clear()
+    },
+    async close() {},
+  }
+  /** Holds the next lower-tier reads open until the returned function is called. */
+  const hold = (): (() => void) => {
+    let open!: () => void
+    state.gate = new Promise<void>((r) => {
+      open = r
+    })
+    return () => {
+      state.gate = undefined
+      open()
+    }
+  }
+  return { tier, data, state, hold }
+}
+
+describe('no stale set through lower-tier reads and backfills', () => {
+  it('delete(k) while getOrSet reads k from L2: the old value is not backfilled into L1', async () => {
+    const remote = heldRemote()
+    const cache = createCache({ tiers: [memoryTier({ max: 1 }), remote.tier] })
+    await cache.set('k', 'old')
+    await cache.set('x', 'x') // evicts k from L1; L2 keeps it
+    const release = remote.hold()
+    const p = cache.getOrSet('k', () => 'loaded')
+    await tick()
+    await cache.delete('k')
+    release()
+    expect(await p).toBe('old') // the read started before the delete
+    expect(await cache.get('k')).toBeUndefined()
+    expect(await cache.getOrSet('k', () => 'loaded')).toBe('loaded')
+    await cache.close()
+  })
+
+  it('set(k, v2) while get(k) reads k from L2: v2 stays', async () => {
+    const remote = heldRemote()
+    const cache = createCache({ tiers: [memoryTier({ max: 1 }), remote.tier] })
+    await cache.set('k', 'old')
+    await cache.set('x', 'x')
+    const release = remote.hold()
+    const p = cache.get('k')
+    await tick()
+    const written = cache.set('k', 'v2')
+    release()
+    await written
+    expect(await p).toBe('old')
+    expect(await cache.get('k')).toBe('v2')
+    await cache.close()
+  })
+
+  it('clear() while getOrSet reads from L2: nothing from before the clear comes back', async () => {
+    const remote = heldRemote()
+    const cache = createCache({ tiers: [memoryTier(), remote.tier] })
+    await cache.set('k', 'old')
+    await cache.namespace('n').set('k', 'old-ns')
+    // A second cache on the same L2 (another process, in effect) reads while this one clears.
+    const other = createCache({ tiers: [memoryTier(), remote.tier] })
+    const release = remote.hold()
+    const p = other.getOrSet('k', () => 'loaded')
+    await tick()
+    await other.clear()
+    release()
+    await p
+    expect(await other.get('k')).toBeUndefined()
+    expect(await cache.get('k')).toBe('old') // its own L1 is its own business
+    await Promise.all([cache.close(), other.close()])
+  })
+
+  it('clear() whose L2 clear fails: old entries read back from L2 are treated as cleared', async () => {
+    const remote = heldRemote()
+    const cache = createCache({ tiers: [memoryTier(), remote.tier] })
+    const errors: string[] = []
+    cache.on('error', (e) => errors.push(e.operation))
+    await cache.set('k', 'old')
+    remote.state.failClear = true
+    await cache.clear()
+    expect(errors).toContain('tier:clear')
+    expect(remote.data.size).toBe(1)
+    expect(await cache.get('k')).toBeUndefined()
+    expect(await cache.has('k')).toBe(false)
+    expect(await cache.getOrSet('k', () => 'new')).toBe('new')
+    expect(await cache.get('k')).toBe('new')
     await cache.close()
   })
 })
