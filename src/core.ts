@@ -282,13 +282,17 @@ export class Core {
     return value
   }
 
-  /** Stores a load's result unless an invalidation landed since the load started (no stale set). */
+  /**
+   * Stores a load's result unless an invalidation landed since the load started (no stale set), or a newer
+   * load already stored its value (a load given up on by its callers may finish after the next one).
+   */
   #storeLoaded(flight: Flight, k: string, e: Entry): boolean {
     if (
       this.closed ||
       flight.cancelled ||
       flight.start <= this.clearedAt ||
-      this.tags.invalidatedSince(e.g, flight.start)
+      this.tags.invalidatedSince(e.g, flight.start) ||
+      (this.l1?.get(k)?.c ?? Number.NEGATIVE_INFINITY) > flight.start
     ) {
       this.counters.staleSetsPrevented++
       return false

@@ -176,6 +176,20 @@ describe('no stale set: an invalidation during a load wins (RELIABILITY 15)', ()
     await cache.close()
   })
 
+  it('a given-up load that finishes after a newer load does not overwrite the newer value', async () => {
+    vi.useFakeTimers()
+    const cache = createCache({ jitter: 0, earlyRefresh: false })
+    const slow = deferred<string>()
+    const p = cache.getOrSet('k', () => slow.promise, { hardTimeout: '100ms' }).catch((e: unknown) => e)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(await p).toBeInstanceOf(LoaderTimeoutError)
+    expect(await cache.getOrSet('k', () => 'newer')).toBe('newer')
+    slow.resolve('older')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(await cache.get('k')).toBe('newer')
+    await cache.close()
+  })
+
   it('a given-up load with no invalidation still fills the cache', async () => {
     vi.useFakeTimers()
     const cache = createCache({ jitter: 0, earlyRefresh: false })
