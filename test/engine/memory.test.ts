@@ -196,7 +196,7 @@ describe('1,000,000 distinct keys (RELIABILITY 22)', () => {
     // A child process: `--expose-gc` for exact heap figures, and its own heap, unaffected by other tests.
     const { stdout } = await run(
       process.execPath,
-      ['--expose-gc', '--max-semi-space-size=32', '--import', 'tsx', soak],
+      ['--expose-gc', '--max-semi-space-size=64', '--import', 'tsx', soak],
       { cwd: root, timeout: 120_000, env: { ...process.env, SOAK_KEYS: '1000000' } },
     )
     const r = JSON.parse(stdout.trim().split('\n').pop()!) as {
