@@ -338,8 +338,9 @@ export class Lower {
   /**
    * Runs a tier call with a deadline and the tier's breaker; failures are reported and become `FAILED`.
    * A call skipped by an open breaker is `FAILED` without a report (the opening was reported).
+   * One promise and one timer per call: this is on the path of every remote read.
    */
-  async #guard<R>(
+  #guard<R>(
     i: number,
     op: string,
     key: string | undefined,
@@ -349,60 +350,84 @@ export class Lower {
     const t = this.#tiers[i]!
     if (t.kind === 'local') {
       try {
-        return await call()
+        return Promise.resolve(call())
       } catch (err) {
         this.#o.onError(err instanceof TierError ? err : new TierError(t.name, op, err, key), key)
-        return FAILED
+        return Promise.resolve(FAILED)
       }
     }
     const b = this.#breakers[i]
-    if (b !== undefined && !b.allow()) return FAILED
-    let timer: NodeJS.Timeout | undefined
+    if (b !== undefined && !b.allow()) return SKIPPED
+    let p: Promise<R>
     try {
-      const p = Promise.resolve(call())
-      let r: R
-      if (ms === Number.POSITIVE_INFINITY) {
-        r = await p
-      } else {
-        const deadline = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new TimeoutError(`${t.name} ${op} took over ${ms} ms`, ms, { code: 'E_TIER_TIMEOUT' })),
-            ms,
-          )
-        })
-        p.catch(noop)
-        r = await Promise.race([p, deadline])
-      }
-      b?.success()
-      return r
+      p = Promise.resolve(call())
     } catch (err) {
-      if (err instanceof ValueTooLargeError) {
-        // The value's fault, not the tier's: no breaker failure.
-        b?.success()
-        this.#tooLarge(i, t, key ?? '', err)
-        return TOO_LARGE
-      }
-      if (op === 'set' && isWriteRefusal(err)) {
-        // The tier answers but refuses writes (out of memory): reads go on, writes pause for a window,
-        // and the refusal is reported once per window instead of once per write.
-        b?.success()
-        if (b === undefined || b.writeRefused()) {
-          this.#o.onError(new TierError(t.name, op, err, key), key)
-        }
-        return FAILED
-      }
-      // One node of a multi-node tier failing (the tier fails its keys fast by itself) is not the tier failing.
-      if (!isNodeFailure(err)) b?.failure()
-      this.#o.onError(err instanceof TierError ? err : new TierError(t.name, op, err, key), key)
-      return FAILED
-    } finally {
-      clearTimeout(timer)
+      return Promise.resolve(this.#failed(i, b, op, key, err))
     }
+    if (ms === Number.POSITIVE_INFINITY) {
+      return p.then(
+        (r) => {
+          b?.success()
+          return r
+        },
+        (err: unknown) => this.#failed(i, b, op, key, err),
+      )
+    }
+    return new Promise((resolve) => {
+      let settled = false
+      const timer = setTimeout(() => {
+        if (settled) return
+        settled = true
+        const err = new TimeoutError(`${t.name} ${op} took over ${ms} ms`, ms, { code: 'E_TIER_TIMEOUT' })
+        resolve(this.#failed(i, b, op, key, err))
+      }, ms)
+      p.then(
+        (r) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          b?.success()
+          resolve(r)
+        },
+        (err: unknown) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          resolve(this.#failed(i, b, op, key, err))
+        },
+      )
+    })
+  }
+
+  /** Classifies and reports a failed remote call; updates the tier's breaker. */
+  #failed(
+    i: number,
+    b: Breaker | undefined,
+    op: string,
+    key: string | undefined,
+    err: unknown,
+  ): typeof FAILED | typeof TOO_LARGE {
+    const t = this.#tiers[i]! as RemoteTier
+    if (err instanceof ValueTooLargeError) {
+      // The value's fault, not the tier's: no breaker failure.
+      b?.success()
+      this.#tooLarge(i, t, key ?? '', err)
+      return TOO_LARGE
+    }
+    if (op === 'set' && isWriteRefusal(err)) {
+      // The tier answers but refuses writes (out of memory): reads go on, writes pause for a window,
+      // and the refusal is reported once per window instead of once per write.
+      b?.success()
+      if (b === undefined || b.writeRefused()) this.#o.onError(new TierError(t.name, op, err, key), key)
+      return FAILED
+    }
+    // One node of a multi-node tier failing (the tier fails its keys fast by itself) is not the tier failing.
+    if (!isNodeFailure(err)) b?.failure()
+    this.#o.onError(err instanceof TierError ? err : new TierError(t.name, op, err, key), key)
+    return FAILED
   }
 }
 
-const noop = (): void => {}
 const TOO_LARGE = Symbol('too large')
 
 /**
@@ -420,6 +445,7 @@ export function isWriteRefusal(err: unknown): boolean {
 }
 
 const FAILED = Symbol('failed')
+const SKIPPED: Promise<typeof FAILED> = Promise.resolve(FAILED)
 
 /** Checks the envelope of a decoded remote entry; anything else is an error (read as a miss). */
 export function decodeEntry(decoded: unknown): Entry {

@@ -313,7 +313,19 @@ export function redisTier(
   const px = (ttlMs: number): { PX: number } | undefined =>
     ttlMs === Number.POSITIVE_INFINITY ? undefined : { PX: Math.max(1, Math.ceil(ttlMs)) }
 
-  const get = (b: string, key: string): Promise<Payload | undefined> => done(bin.get(b + key)).then(toPayload)
+  const get = (b: string, key: string): Promise<Payload | undefined> => {
+    pending++
+    return bin.get(b + key).then(
+      (v) => {
+        pending--
+        return v === null || v === undefined ? undefined : (v as Payload)
+      },
+      (err: unknown) => {
+        pending--
+        throw err
+      },
+    )
+  }
   const set = (b: string, key: string, value: Payload, ttlMs: number): Promise<void> =>
     done(conn.set(b + key, asRedisValue(value), px(ttlMs))).then(noop)
   const del = (b: string, key: string): Promise<void> => done(conn.del(b + key)).then(noop)

@@ -16,8 +16,8 @@ import { startRedis } from '../services/redis.js'
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const BUDGET = 100
-/** Scheduling slack on a loaded 2-core machine. */
-const MARGIN = 60
+/** Scheduling slack for timing assertions (a busy CI machine may need more: TIERCACHE_TIMING_MARGIN_MS). */
+const MARGIN = Number(process.env.TIERCACHE_TIMING_MARGIN_MS ?? 60)
 
 const unhandled: unknown[] = []
 const onUnhandled = (reason: unknown) => unhandled.push(reason)
