@@ -245,3 +245,25 @@ describe('node failure without cascade (RELIABILITY 14)', () => {
     expect(await fresh.get(keys.find((k) => owner.get(k) !== dead.address)!)).toBeDefined()
   }, 30_000)
 })
+
+describe('foreign values', () => {
+  it('values stored with the client’s own typed encoding (JSON, number, binary flags) read as misses', async () => {
+    const tier = tierOn([shared.address], 'mf:')
+    const { cache, errors } = cacheOn([tier])
+    const cases: [string, number, string][] = [
+      ['json', 2, '{"v":1}'],
+      ['binary', 4, 'abc'],
+      ['numeric', 8, '42'],
+      ['plain', 0, 'hello'],
+    ]
+    for (const [name, flag, data] of cases) {
+      const key = await tier.serverKey(name)
+      expect(await shared.command(`set ${key} ${flag} 60 ${Buffer.byteLength(data)}`, data)).toBe(
+        'STORED\r\n',
+      )
+      expect(await cache.get(name)).toBeUndefined()
+      expect(await cache.getOrSet(name, async () => `loaded:${name}`)).toBe(`loaded:${name}`)
+    }
+    expect(errors.length).toBeGreaterThanOrEqual(cases.length)
+  })
+})
