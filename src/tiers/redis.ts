@@ -263,7 +263,7 @@ export function redisTier(
   }
   const loadGen = (): Promise<string> => {
     if (loading !== undefined) return loading
-    const p = (async () => {
+    const read = (async () => {
       if (initial !== undefined) await initial
       let v = await conn.get(genKey)
       if (v === null || v === undefined) {
@@ -272,6 +272,18 @@ export function redisTier(
       }
       return useGen(String(v))
     })()
+    // Its own deadline: on a stalled server, callers waiting for the generation must not pile up.
+    let timer: NodeJS.Timeout | undefined
+    const p = Promise.race([
+      read,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${name}: generation read timed out`)), connectTimeout * 2)
+      }),
+    ])
+    read.then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    )
     loading = p
     p.then(
       () => {

@@ -171,11 +171,30 @@ describe('stalled Redis (SIGSTOP, RELIABILITY 9)', () => {
 
     await server.resume()
     const fresh = cacheOn([redisTier({ url: server.url }, { prefix: 'r9:' })]).cache
-    expect(await fresh.get('warm')).toBe('from-redis')
+    await until(async () => (await fresh.get('warm')) === 'from-redis', 3000)
     // The stalled tier is used again once its breaker's probe succeeds.
     await until(async () => (await cache.get('warm')) === 'from-redis', 4000)
     await until(() => tier.pending === 0, 1000)
   }, 30_000)
+})
+
+describe('Redis stalled before the first connection', () => {
+  it('a cache constructed against a paused Redis answers within budget and uses Redis after SIGCONT', async () => {
+    const server = track(await startRedis())
+    const seed = cacheOn([redisTier({ url: server.url }, { prefix: 'r9b:' })]).cache
+    await seed.set('seeded', 'yes')
+    await server.pause()
+    const tier = redisTier({ url: server.url }, { prefix: 'r9b:' })
+    const { cache } = cacheOn([tier])
+    for (let i = 0; i < 200; i++) {
+      const { value, ms } = await timed(() => cache.getOrSet(`s${i % 20}`, async () => i, { ttl: 0 }))
+      expect(value).toBe(i)
+      expect(ms).toBeLessThan(BUDGET + MARGIN)
+    }
+    expect(tier.pending).toBeLessThanOrEqual(10)
+    await server.resume()
+    await until(async () => (await cache.get('seeded')) === 'yes', 6000)
+  }, 20_000)
 })
 
 describe('slow Redis through a fault proxy (RELIABILITY 10)', () => {
