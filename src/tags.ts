@@ -4,9 +4,10 @@ import type { Entry } from './entry.js'
  * Tag invalidation in O(number of tags): each invalidated tag records when it was invalidated, and an
  * entry is valid only if it was loaded after every one of its tags' invalidations. No key is scanned.
  *
- * The record of a tag can be dropped once no entry older than it can still exist (`maxLifetime`). If more
- * than `maxRecords` tags are recorded, the oldest are dropped and `floor` rises to their newest
- * invalidation time: any tagged entry loaded at or before the floor counts as invalid (conservative).
+ * The record of a tag can be dropped once no entry this process wrote that is older than it can still exist
+ * (`maxLifetime`); `floor` then rises to its time, because lower tiers may hold older entries written by
+ * others with longer lifetimes. If more than `maxRecords` tags are recorded, the oldest are dropped and
+ * `floor` rises the same way: any tagged entry loaded at or before the floor counts as invalid (conservative).
  */
 export class TagRegistry {
   readonly #times = new Map<string, number>()
@@ -62,12 +63,18 @@ export class TagRegistry {
     return this.#times.get(tag)
   }
 
-  /** Drops records that no live entry can predate. */
+  /**
+   * Drops records that no entry written here can predate. The floor rises to the dropped times, so a
+   * tagged entry from before them (e.g. still in a lower tier, written by another process) stays invalid.
+   */
   prune(now: number): void {
     if (this.maxLifetime === Number.POSITIVE_INFINITY) return
     const horizon = now - this.maxLifetime
     for (const [tag, t] of this.#times) {
-      if (t < horizon) this.#times.delete(tag)
+      if (t < horizon) {
+        this.#times.delete(tag)
+        if (t > this.#floor) this.#floor = t
+      }
     }
   }
 

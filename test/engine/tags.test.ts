@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { Entry } from '../../src/entry.js'
-import { createCache, type LocalTier, memoryTier } from '../../src/index.js'
+import { createCache, type LocalTier, memoryTier, type Payload, type RemoteTier } from '../../src/index.js'
 import { TagRegistry } from '../../src/tags.js'
 
 /** Wraps a local tier and counts every call the engine makes to it. */
@@ -207,6 +207,45 @@ describe('TagRegistry', () => {
     expect(reg.timeOf('old')).toBeUndefined()
     expect(reg.timeOf('new')).toBe(5000)
     expect(reg.size).toBe(1)
+    // An entry older than the dropped record (say, in a lower tier, written elsewhere) stays invalid.
+    expect(reg.isValid(entry(-1, ['old']))).toBe(false)
+    expect(reg.isValid(entry(1, ['old']))).toBe(true)
+    expect(reg.isValid(entry(-1))).toBe(true)
+  })
+
+  it('an invalidated entry in a lower tier stays invalid after the maintenance pass drops the record', async () => {
+    vi.useFakeTimers()
+    try {
+      const data = new Map<string, Payload>()
+      const shared: RemoteTier = {
+        kind: 'remote',
+        name: 'shared',
+        get: async (k) => data.get(k),
+        set: async (k, v) => {
+          data.set(k, v)
+        },
+        delete: async (k) => {
+          data.delete(k)
+        },
+        clear: async () => data.clear(),
+        close: async () => {},
+      }
+      // Another process wrote a long-lived tagged entry; this one only reads it.
+      const writer = createCache({ tiers: [memoryTier(), shared], ttl: 3600, jitter: 0, earlyRefresh: false })
+      await writer.set('k', 'v', { tags: ['t'] })
+      const reader = createCache({ tiers: [memoryTier(), shared], jitter: 0, earlyRefresh: false })
+      expect(await reader.get('k')).toBe('v')
+      await vi.advanceTimersByTimeAsync(10)
+      await reader.invalidateTags(['t'])
+      expect(await reader.get('k')).toBeUndefined()
+      await vi.advanceTimersByTimeAsync(31_000) // the 30 s maintenance pass prunes tag records
+      expect(await reader.get('k')).toBeUndefined()
+      expect(await reader.getOrSet('k', () => 'reloaded', { tags: ['t'] })).toBe('reloaded')
+      expect(await reader.get('k')).toBe('reloaded')
+      await Promise.all([writer.close(), reader.close()])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('through the cache: 150k invalidated tags keep an old tagged entry invalid', async () => {
