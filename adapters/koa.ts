@@ -1,0 +1,151 @@
+/**
+ * `tiercache/koa`: `router.get('/products/:id', cached({ ttl: 60 }), handler)` with @koa/router, or
+ * `app.use(cached(...))`. Translates Koa's context for the HTTP core; all decisions live in `src/http`.
+ */
+import { Readable } from 'node:stream'
+import type { Context, Middleware, Next } from 'koa'
+import { collectTags } from '../src/context.js'
+import type { CachedOptions } from '../src/http/cached-options.js'
+import { createHttpCache } from '../src/http/core.js'
+import type { MissDecision } from '../src/http/fill.js'
+import type { HttpReply } from '../src/http/reply.js'
+import type { HttpRequestView } from '../src/http/types.js'
+
+/** Options of the Koa `cached()`: function options receive Koa's `ctx` (as both `req` and `res`). */
+export type KoaCachedOptions = CachedOptions<Context, Context>
+
+/** Statuses Koa sends without a body (`statuses.empty`). */
+const NO_BODY = new Set([204, 205, 304])
+const EMPTY = Buffer.alloc(0)
+
+/** A middleware that answers from the cache, or runs the rest of the chain and stores what it may. */
+export function cached(options?: KoaCachedOptions): Middleware {
+  const http = createHttpCache<Context, Context>(options)
+  return async function tiercache(ctx: Context, next: Next): Promise<void> {
+    const d = await http.begin(view(ctx), ctx, ctx)
+    if (d.kind === 'hit') return send(ctx, d)
+    if (d.kind === 'bypass') {
+      for (const [name, value] of d.headers) ctx.set(name, value)
+      await next()
+      await d.onResponse?.(ctx.status, ctx.response.headers).catch(() => {})
+      return
+    }
+    for (const name of d.stripRequestHeaders) delete ctx.req.headers[name]
+    ctx.res.once('close', () => d.abort())
+    try {
+      await collectTags(d.tags, next)
+      if (ctx.respond === false || ctx.headerSent) {
+        d.stream(ctx.status, ctx.response.headers) // written outside Koa: nothing to capture
+        return
+      }
+      const body = await capture(ctx, d, http.maxBodySize)
+      if (body !== undefined)
+        send(ctx, await d.finish({ status: ctx.status, headers: ctx.response.headers, body }))
+    } catch (err) {
+      const reply = await d.fail(err)
+      if (reply === undefined) throw err
+      send(ctx, reply)
+    }
+  }
+}
+
+/** The request as Koa parsed it (`ctx.host` and `ctx.protocol` honour `app.proxy`). */
+function view(ctx: Context): HttpRequestView {
+  // @koa/router sets `routerPath` for the layer running now and `_matchedRoute` for the route that
+  // matched; only when they agree is this middleware on that route (not a `router.use` layer)
+  const pattern: unknown = ctx.routerPath
+  const params: unknown = ctx.params
+  const onRoute = typeof pattern === 'string' && pattern === ctx._matchedRoute && typeof params === 'object'
+  return {
+    method: ctx.method,
+    protocol: ctx.protocol,
+    host: ctx.host,
+    url: ctx.originalUrl,
+    headers: ctx.req.headers,
+    route: onRoute && params !== null ? { pattern, params: params as Record<string, string> } : undefined,
+    hasBody: (ctx.request.length ?? 0) > 0 || ctx.get('transfer-encoding') !== '',
+  }
+}
+
+/**
+ * The handler's body as the bytes Koa would send, or `undefined` when it is being streamed through
+ * (too big, or not storable: the core said so and the headers are already set).
+ */
+async function capture(ctx: Context, miss: MissDecision, max: number): Promise<Buffer | undefined> {
+  const body: unknown = ctx.body
+  if (NO_BODY.has(ctx.status)) return EMPTY
+  if (body === null || body === undefined) {
+    if ((ctx.response as { _explicitNullBody?: boolean })._explicitNullBody) return EMPTY
+    ctx.type = 'text' // Koa answers with the status message
+    return Buffer.from(ctx.req.httpVersionMajor >= 2 ? String(ctx.status) : ctx.message || String(ctx.status))
+  }
+  if (Buffer.isBuffer(body)) return body
+  if (typeof body === 'string') return Buffer.from(body)
+  const source = streamOf(body)
+  if (source === undefined) return Buffer.from(JSON.stringify(body)) // Koa already set the JSON type
+  if (!miss.wantsBody(ctx.status, ctx.response.headers)) {
+    setPairs(ctx, miss.stream(ctx.status, ctx.response.headers))
+    return undefined
+  }
+  const it = source[Symbol.asyncIterator]()
+  const chunks: Buffer[] = []
+  let size = 0
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    const chunk = toBuffer(r.value)
+    chunks.push(chunk)
+    size += chunk.byteLength
+    if (size > max) {
+      const headers = miss.stream(ctx.status, ctx.response.headers)
+      ctx.body = Readable.from(replay(chunks, it))
+      setPairs(ctx, headers)
+      return undefined
+    }
+  }
+  return Buffer.concat(chunks, size)
+}
+
+/** The async-iterable behind a stream-like body Koa would pipe (Node stream, web stream, Blob, Response). */
+function streamOf(body: unknown): AsyncIterable<unknown> | undefined {
+  if (body instanceof Blob) return body.stream()
+  if (body instanceof Response) return body.body ?? Readable.from([])
+  if (body instanceof ReadableStream) return body
+  if (typeof body === 'object' && typeof (body as Readable).pipe === 'function') return body as Readable
+  return undefined
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk)
+  const u8 = chunk as Uint8Array
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength)
+}
+
+/** What was buffered, then the rest of the source. */
+async function* replay(head: Buffer[], it: AsyncIterator<unknown>): AsyncGenerator<Buffer> {
+  try {
+    yield* head
+    for (let r = await it.next(); !r.done; r = await it.next()) yield toBuffer(r.value)
+  } finally {
+    await it.return?.()
+  }
+}
+
+/** Sends a reply through Koa: its status, exactly its headers, its body. */
+function send(ctx: Context, reply: HttpReply): void {
+  ctx.status = reply.status
+  const b = reply.body
+  ctx.body = b === undefined ? EMPTY : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+  setPairs(ctx, reply.headers)
+}
+
+/** Replaces every response header with `pairs` (repeated names become one multi-valued header). */
+function setPairs(ctx: Context, pairs: readonly (readonly [string, string])[]): void {
+  const res = ctx.res
+  for (const name of res.getHeaderNames()) res.removeHeader(name)
+  const grouped = new Map<string, string[]>()
+  for (const [name, value] of pairs) {
+    const list = grouped.get(name)
+    if (list === undefined) grouped.set(name, [value])
+    else list.push(value)
+  }
+  for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values)
+}
