@@ -1,3 +1,5 @@
+import { now as clock } from './clock.js'
+import { collecting, noteTags } from './context.js'
 import { Core, entryTags, type Loader, type Scope, scoped } from './core.js'
 import { type CachedMethodDecorator, type CacheMethodOptions, cachedIn } from './decorators.js'
 import { type Duration, optionalMs } from './duration.js'
@@ -22,10 +24,19 @@ import { memoryTier } from './tiers/memory.js'
 import type { LocalTier, Tier } from './tiers/types.js'
 
 /** Options of `cache.set`. */
-export type SetOptions = Pick<
-  EntryOptions,
-  'ttl' | 'staleWhileRevalidate' | 'staleIfError' | 'jitter' | 'tags'
->
+export interface SetOptions
+  extends Pick<
+    EntryOptions,
+    'ttl' | 'staleWhileRevalidate' | 'staleIfError' | 'jitter' | 'tags' | 'localOnly'
+  > {
+  /**
+   * When the value's source was read (epoch ms, e.g. `Date.now()` taken before the read). The write is
+   * skipped, resolving `false`, if the cache was cleared, one of the entry's tags was invalidated, or a
+   * newer value of the key was stored at or after that time: a slow producer never writes back stale data.
+   * @default undefined (always write)
+   */
+  since?: number
+}
 
 /** Options of `cache.wrap`. */
 export interface WrapOptions<A extends unknown[]> extends EntryOptions {
@@ -114,12 +125,13 @@ export class Cache {
     if (l1 !== undefined) {
       const e = l1.get(k)
       if (e !== undefined) {
-        const now = Date.now()
+        const now = clock()
         const core = this.#core
         if (now < e.f && (e.g === undefined || core.tags.isValid(e)) && e.x === undefined) {
           const c = core.counters
           c.hits++
           c.byTier[0]!++
+          if (collecting && e.g !== undefined) noteTags(e.g)
           if (e.d > 0 && e.f - now < e.d * 20) this.#maybeEarly(e, k, key, loader, options, now)
           if (core.events.wants('hit')) core.events.emit('hit', { key, tier: l1.name })
           return (core.clone ? structuredClone(e.v) : e.v) as T
@@ -164,6 +176,7 @@ export class Cache {
       if (e.x !== undefined) return undefined
       core.counters.hits++
       core.counters.byTier[0]!++
+      if (collecting && e.g !== undefined) noteTags(e.g)
       if (core.events.wants('hit')) core.events.emit('hit', { key, tier: core.tierNames[0]! })
       return (core.clone ? structuredClone(e.v) : e.v) as T
     }
@@ -176,6 +189,7 @@ export class Cache {
         if (t < f.f && core.usable(f) && f.x === undefined) {
           core.counters.hits++
           core.counters.byTier[found.tier]!++
+          if (collecting && f.g !== undefined) noteTags(f.g)
           if (core.events.wants('hit')) core.events.emit('hit', { key, tier: core.tierNames[found.tier]! })
           if (cancels === core.cancels) core.l1?.set(k, f, f.s - t)
           return (core.clone ? structuredClone(f.v) : f.v) as T
@@ -214,6 +228,22 @@ export class Cache {
       throw new TypeError('Expected `value` to be defined: `undefined` is not cached (use delete)')
     const o = resolveEntryOptions(options, this.#defaults)
     const core = this.#core
+    const since = options?.since
+    if (since !== undefined) {
+      if (typeof since !== 'number' || Number.isNaN(since)) {
+        throw new TypeError(`Expected \`since\` to be a time in epoch ms, got ${String(since)}`)
+      }
+      const tags = entryTags(this.#scope, o.tags)
+      const newer = core.l1?.get(k)
+      if (
+        since <= core.clearedAt ||
+        core.tags.invalidatedSince(tags, since) ||
+        (newer !== undefined && newer.c >= since)
+      ) {
+        core.counters.staleSetsPrevented++
+        return false
+      }
+    }
     core.cancel(k)
     if (o.ttl === 0) return this.#delete(k, key)
     const now = Date.now()
@@ -231,7 +261,7 @@ export class Cache {
       d: 0,
       g: entryTags(this.#scope, o.tags),
     }
-    const ok = await core.store(k, e)
+    const ok = await core.store(k, e, o.localOnly)
     if (core.events.wants('set')) core.events.emit('set', { key })
     return this.#tierResult(ok, 'set', key)
   }

@@ -1,4 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit'
+import { now as clock } from './clock.js'
+import { collecting, noteTags } from './context.js'
 import type { Entry } from './entry.js'
 import { CacheClosedError, LoaderError, LoaderTimeoutError } from './errors.js'
 import { channels, Emitter } from './events.js'
@@ -125,7 +127,7 @@ export class Core {
    */
   miss<T>(k: string, key: string, loader: Loader<T>, o: Resolved, scope: Scope): Promise<T> {
     if (this.closed) return Promise.reject(new CacheClosedError())
-    const now = Date.now()
+    const now = clock()
     const stale = this.peek(k, now)
     if (stale !== undefined && now < stale.f) return this.#serve(stale, key)
     let flight = this.inflight.get(k)
@@ -137,6 +139,8 @@ export class Core {
       this.counters.misses++
       if (this.events.wants('miss')) this.events.emit('miss', { key })
       flight = this.#start(k, key, loader, o, scope, stale, false)
+      // A loader that returned a plain value finished already: no promise machinery needed.
+      if (flight.settled) return Promise.resolve(flight.value as T)
     } else {
       this.counters.coalesced++
       if (stale !== undefined && now < stale.w) return this.serveStale<T>(stale, key, 'revalidate')
@@ -165,6 +169,7 @@ export class Core {
   }
 
   #serve<T>(e: Entry, key: string): Promise<T> {
+    if (collecting && e.g !== undefined) noteTags(e.g)
     if (e.x !== undefined) return Promise.reject(e.v)
     void key
     return Promise.resolve((this.clone ? structuredClone(e.v) : e.v) as T)
@@ -181,7 +186,12 @@ export class Core {
   ): Flight {
     const flight = new Flight(k, this.stamp(), background)
     this.inflight.set(k, flight)
-    if (this.lower !== undefined) flight.lowerRead = this.#readLower(k, key, flight)
+    const lower = this.lower !== undefined && !o.localOnly
+    if (!lower && !background) {
+      this.#invoke(flight, k, key, loader, o, scope, stale)
+      return flight
+    }
+    if (lower) flight.lowerRead = this.#readLower(k, key, flight)
     const run = async (): Promise<unknown> => {
       try {
         if (this.closed) throw new CacheClosedError()
@@ -189,6 +199,7 @@ export class Core {
           const found = await flight.lowerRead
           if (found !== undefined && Date.now() < found.f) {
             if (found.x !== undefined) throw found.v
+            flight.tags = found.g
             return found.v
           }
           if (found !== undefined && stale === undefined) stale = found
@@ -208,6 +219,65 @@ export class Core {
       flight.done.catch(noop)
     }
     return flight
+  }
+
+  /**
+   * Calls the loader synchronously. A plain value (or a synchronous throw) settles the flight at once,
+   * without promises; a promise is awaited as usual. Either way the flight leaves the map when settled.
+   */
+  #invoke<T>(
+    flight: Flight,
+    k: string,
+    key: string,
+    loader: Loader<T>,
+    o: Resolved,
+    scope: Scope,
+    stale: Entry | undefined,
+  ): void {
+    if (channels.load.hasSubscribers) {
+      const run = async (): Promise<T> => {
+        try {
+          return await this.#load(flight, k, key, loader, o, scope, stale)
+        } finally {
+          if (this.inflight.get(k) === flight) this.inflight.delete(k)
+        }
+      }
+      flight.done = run()
+      flight.done.catch(noop)
+      return
+    }
+    const ctx = new LoadContext<T>(key, stale, flight)
+    const t0 = performance.now()
+    this.counters.loads++
+    let result: T | PromiseLike<T>
+    try {
+      result = loader(ctx)
+    } catch (cause) {
+      this.inflight.delete(k)
+      flight.done = Promise.reject(this.#failed(flight, k, key, cause, ctx, o, scope))
+      flight.done.catch(noop)
+      return
+    }
+    if (!isThenable(result)) {
+      this.inflight.delete(k)
+      this.#complete(flight, k, key, result, ctx, t0, o, scope)
+      flight.settled = true
+      flight.value = result
+      flight.done = Promise.resolve(result)
+      return
+    }
+    flight.done = Promise.resolve(result).then(
+      (value) => {
+        if (this.inflight.get(k) === flight) this.inflight.delete(k)
+        this.#complete(flight, k, key, value, ctx, t0, o, scope)
+        return value
+      },
+      (cause: unknown) => {
+        if (this.inflight.get(k) === flight) this.inflight.delete(k)
+        throw this.#failed(flight, k, key, cause, ctx, o, scope)
+      },
+    )
+    flight.done.catch(noop)
   }
 
   async #readLower(k: string, key: string, flight: Flight): Promise<Entry | undefined> {
@@ -247,19 +317,50 @@ export class Core {
         ? await channels.load.tracePromise(async () => loader(ctx), { key })
         : await loader(ctx)
     } catch (cause) {
-      this.counters.loadErrors++
-      const err = new LoaderError(key, cause)
-      if (o.negativeTtl > 0 && o.isNegative !== undefined && safePredicate(o.isNegative, cause)) {
-        const now = Date.now()
-        const tags = entryTags(scope, ctx.tags ?? o.tags)
-        const e: Entry = { v: err, c: flight.start, f: now + o.negativeTtl, w: 0, s: 0, d: 0, g: tags, x: 1 }
-        e.w = e.s = e.f
-        this.#storeLoaded(flight, k, e)
-      }
-      throw err
+      throw this.#failed(flight, k, key, cause, ctx, o, scope)
     }
+    this.#complete(flight, k, key, value, ctx, t0, o, scope)
+    return value
+  }
+
+  /** A load failed: counts it, stores a negative entry when configured, returns the error for callers. */
+  #failed<T>(
+    flight: Flight,
+    k: string,
+    key: string,
+    cause: unknown,
+    ctx: LoadContext<T>,
+    o: Resolved,
+    scope: Scope,
+  ): LoaderError {
+    this.counters.loadErrors++
+    const err = new LoaderError(key, cause)
+    if (o.negativeTtl > 0 && o.isNegative !== undefined && safePredicate(o.isNegative, cause)) {
+      const now = Date.now()
+      const tags = entryTags(scope, ctx.tags ?? o.tags)
+      const e: Entry = { v: err, c: flight.start, f: now + o.negativeTtl, w: 0, s: 0, d: 0, g: tags, x: 1 }
+      e.w = e.s = e.f
+      this.#storeLoaded(flight, k, e, true)
+    }
+    return err
+  }
+
+  /** A load succeeded: stores its value (unless ttl 0, `undefined`, skipped, or invalidated meanwhile). */
+  #complete<T>(
+    flight: Flight,
+    k: string,
+    key: string,
+    value: T,
+    ctx: LoadContext<T>,
+    t0: number,
+    o: Resolved,
+    scope: Scope,
+  ): void {
     const duration = performance.now() - t0
     const ttl = ctx.ttl ?? o.ttl
+    const tags = entryTags(scope, ctx.tags ?? o.tags)
+    flight.tags = tags
+    if (collecting && tags !== undefined) noteTags(tags)
     let stored = false
     if (value !== undefined && !ctx.skipped && ttl > 0) {
       const now = Date.now()
@@ -272,21 +373,20 @@ export class Core {
         w: f + o.swr,
         s: f + Math.max(o.swr, o.sie),
         d: duration,
-        g: entryTags(scope, ctx.tags ?? o.tags),
+        g: tags,
       }
-      stored = this.#storeLoaded(flight, k, e)
+      stored = this.#storeLoaded(flight, k, e, o.localOnly)
     }
     this.backoff.delete(k)
     if (this.events.wants('load'))
       this.events.emit('load', { key, duration, stored, background: flight.background })
-    return value
   }
 
   /**
    * Stores a load's result unless an invalidation landed since the load started (no stale set), or a newer
    * load already stored its value (a load given up on by its callers may finish after the next one).
    */
-  #storeLoaded(flight: Flight, k: string, e: Entry): boolean {
+  #storeLoaded(flight: Flight, k: string, e: Entry, localOnly: boolean): boolean {
     if (
       this.closed ||
       flight.cancelled ||
@@ -297,17 +397,17 @@ export class Core {
       this.counters.staleSetsPrevented++
       return false
     }
-    this.store(k, e)
+    this.store(k, e, localOnly)
     return true
   }
 
   /** Writes an entry to every tier; lower-tier writes run in the background and never throw. */
-  store(k: string, e: Entry): Promise<boolean> {
+  store(k: string, e: Entry, localOnly = false): Promise<boolean> {
     const life = e.s - e.c
     if (life > this.tags.maxLifetime) this.tags.maxLifetime = life
     this.l1?.set(k, e, e.s - Date.now())
-    // Negative entries hold an error object: they stay in this process.
-    if (this.lower === undefined || e.x !== undefined) return Promise.resolve(true)
+    // Negative entries hold an error object: they stay in this process, as do local-only entries.
+    if (this.lower === undefined || e.x !== undefined || localOnly) return Promise.resolve(true)
     return this.lower.set(k, e)
   }
 
@@ -325,7 +425,9 @@ export class Core {
     const soft = s !== undefined && o.soft !== NONE && Date.now() < s.s
     if (!soft && o.hard === NONE) {
       try {
-        return this.#own((await flight.done) as T)
+        const v = (await flight.done) as T
+        if (collecting && flight.tags !== undefined) noteTags(flight.tags)
+        return this.#own(v)
       } catch (err) {
         return this.#fallback<T>(err, s, key, flight)
       }
@@ -367,7 +469,9 @@ export class Core {
       }
       flight.done.then(
         (v) => {
-          if (finish()) resolve(this.#own(v as T))
+          if (!finish()) return
+          if (collecting && flight.tags !== undefined) noteTags(flight.tags)
+          resolve(this.#own(v as T))
         },
         (err: unknown) => {
           if (finish()) this.#fallback<T>(err, s, key, flight).then(resolve, reject)
@@ -472,6 +576,14 @@ export function entryTags(scope: Scope, tags: readonly string[] | undefined): st
 
 export function scoped(scope: Scope, tags: readonly string[]): string[] {
   return scope.prefix === '' ? [...tags] : tags.map((t) => scope.prefix + t)
+}
+
+function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as PromiseLike<T>).then === 'function'
+  )
 }
 
 function safePredicate(fn: (e: unknown) => boolean, err: unknown): boolean {

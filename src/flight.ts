@@ -16,6 +16,11 @@ export class Flight {
   lowerRead: Promise<Entry | undefined> | undefined = undefined
   /** Settles with the value for callers; rejects with a `LoaderError` (or a negative entry's error). */
   done!: Promise<unknown>
+  /** Set when the loader returned a plain value synchronously: `value` holds it, `done` is resolved. */
+  settled = false
+  value: unknown = undefined
+  /** The scoped tags of the result, for callers collecting request tags. */
+  tags: string[] | undefined = undefined
   #controller: AbortController | undefined = undefined
   #abortReason: unknown = undefined
 

@@ -53,6 +53,12 @@ export interface EntryOptions {
   negativeTtl?: Duration
   /** Which loader errors `negativeTtl` applies to. @default () => false */
   isNegative?: (error: unknown) => boolean
+  /**
+   * Keep this entry in the in-process tier only: it is neither written to nor read from shared tiers
+   * (for per-user data that must not leave the process).
+   * @default false
+   */
+  localOnly?: boolean
 }
 
 /** Options of `createCache`. Every {@link EntryOptions} field sets the default for all calls. */
@@ -99,6 +105,7 @@ export interface Resolved {
   tags: readonly string[] | undefined
   negativeTtl: number
   isNegative: ((error: unknown) => boolean) | undefined
+  localOnly: boolean
 }
 
 const NONE = Number.POSITIVE_INFINITY
@@ -124,6 +131,7 @@ export function resolveEntryOptions(o: EntryOptions | undefined, base: Resolved)
     tags: o.tags === undefined ? base.tags : o.tags,
     negativeTtl: optionalMs(o.negativeTtl, 'negativeTtl', base.negativeTtl),
     isNegative: o.isNegative ?? base.isNegative,
+    localOnly: o.localOnly === undefined ? base.localOnly : o.localOnly === true,
   }
 }
 
@@ -138,6 +146,7 @@ export const ROOT_DEFAULTS: Resolved = {
   tags: undefined,
   negativeTtl: 0,
   isNegative: undefined,
+  localOnly: false,
 }
 
 function positive(value: unknown, option: string): number {
