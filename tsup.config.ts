@@ -12,6 +12,9 @@ const entry = {
   keyv: 'src/keyv.ts',
   testing: 'src/testing.ts',
   express: 'adapters/express.ts',
+  koa: 'adapters/koa.ts',
+  fastify: 'adapters/fastify.ts',
+  hono: 'adapters/hono.ts',
 }
 
 /** Declarations come from `tsc` (TypeScript 7 has no JS API for tsup's dts step); `.d.cts` copies serve `require`. */

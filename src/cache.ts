@@ -17,8 +17,7 @@ import {
   ROOT_DEFAULTS,
   resolveEntryOptions,
 } from './options.js'
-import { defaultSerializer } from './serializer.js'
-import { type EntryCodec, Lower } from './stack.js'
+import { Lower, resolveTierStackOptions } from './stack.js'
 import type { CacheStats } from './stats.js'
 import { memoryTier } from './tiers/memory.js'
 import type { LocalTier, Tier } from './tiers/types.js'
@@ -78,14 +77,19 @@ export class Cache {
     const l1 = tiers[0]?.kind === 'local' ? tiers[0] : undefined
     const below = l1 === undefined ? tiers : tiers.slice(1)
     let core: Core | undefined
+    const stack = resolveTierStackOptions(options)
     const lower =
       below.length === 0
         ? undefined
         : new Lower(below, {
             offset: l1 === undefined ? 0 : 1,
-            codec: defaultSerializer as EntryCodec,
-            readTimeout: 100,
-            writeTimeout: 1000,
+            codec: stack.codec,
+            readTimeout: stack.readTimeout,
+            writeTimeout: stack.writeTimeout,
+            breaker: stack.breaker,
+            onBreaker: (tier, state) => {
+              core!.report(new TierError(tier, 'breaker', new Error(`circuit ${state}`)), 'tier:breaker')
+            },
             onError: (error, key) => {
               core!.counters.tierErrors++
               core!.report(error, `tier:${error.operation}`, key)
@@ -191,7 +195,11 @@ export class Cache {
           core.counters.byTier[found.tier]!++
           if (collecting && f.g !== undefined) noteTags(f.g)
           if (core.events.wants('hit')) core.events.emit('hit', { key, tier: core.tierNames[found.tier]! })
-          if (cancels === core.cancels) core.l1?.set(k, f, f.s - t)
+          if (cancels === core.cancels) {
+            core.l1?.set(k, f, f.s - t)
+            if (found.tier > (core.l1 === undefined ? 0 : 1))
+              core.lower.backfill(k, f, found.tier).catch(() => {})
+          }
           return (core.clone ? structuredClone(f.v) : f.v) as T
         }
       }

@@ -1,4 +1,5 @@
 import { type Duration, optionalMs, toMs } from './duration.js'
+import type { TierStackOptions } from './stack.js'
 import type { Tier } from './tiers/types.js'
 
 /** Freshness and loading options: set on the cache as defaults, overridden per call. */
@@ -62,7 +63,7 @@ export interface EntryOptions {
 }
 
 /** Options of `createCache`. Every {@link EntryOptions} field sets the default for all calls. */
-export interface CacheOptions extends EntryOptions {
+export interface CacheOptions extends EntryOptions, TierStackOptions {
   /**
    * The tiers, fastest first. The first tier is usually a `memoryTier()` (L1).
    * @default [memoryTier()]

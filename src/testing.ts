@@ -3,4 +3,4 @@
  * the test runner's functions (Vitest, Jest, node:test wrappers) so it runs under any runner.
  */
 export { httpConformance } from '../test/conformance/http.js'
-export { tierConformance } from '../test/conformance/tier.js'
+export { type ConformanceTarget, type Runner, tierConformance } from '../test/conformance/tier.js'

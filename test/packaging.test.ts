@@ -70,6 +70,9 @@ describe('package exports', () => {
     ['tiercache', ['keyv', 'redis', 'memcached', 'express', 'koa', 'fastify', 'hono']],
     ['tiercache/express', ['keyv', 'redis', 'memcached', 'koa', 'fastify', 'hono']],
     ['tiercache/http', ['keyv', 'redis', 'memcached', 'express', 'koa', 'fastify', 'hono']],
+    ['tiercache/hono', ['keyv', 'redis', 'memcached', 'express', 'koa', 'fastify']],
+    ['tiercache/koa', ['keyv', 'redis', 'memcached', 'express', 'fastify', 'hono']],
+    ['tiercache/fastify', ['keyv', 'redis', 'memcached', 'express', 'koa', 'hono']],
   ])('%s loads no code of other entries (%s)', (spec, forbidden) => {
     writeFileSync(
       join(dir, 'loaded.cjs'),
@@ -80,6 +83,14 @@ describe('package exports', () => {
       expect(
         loaded.filter((f) => f.includes(`/node_modules/${name}/`) || f.includes(`/node_modules/@keyv/`)),
       ).toEqual([])
+    }
+  })
+
+  it("the Hono entry's types never mention another framework", () => {
+    for (const ext of ['d.ts', 'd.cts']) {
+      const types = readFileSync(join(root, `dist/adapters/hono.${ext}`), 'utf8')
+      expect(types).toContain('hono')
+      expect(types).not.toMatch(/express|koa|fastify/i)
     }
   })
 
