@@ -83,6 +83,7 @@ export class Core {
    * order is exact within one millisecond and survives the wall clock stepping back. Expiry uses `Date.now()`.
    */
   stamp(): number {
+    // The real clock, not the coarse one: a stamp must never sort before a Date.now() taken earlier.
     const now = Date.now()
     this.#lastStamp = now > this.#lastStamp ? now : this.#lastStamp + 0.001
     return this.#lastStamp
@@ -247,7 +248,7 @@ export class Core {
       return
     }
     const ctx = new LoadContext<T>(key, stale, flight)
-    const t0 = performance.now()
+    const t0 = clock()
     this.counters.loads++
     let result: T | PromiseLike<T>
     try {
@@ -261,9 +262,9 @@ export class Core {
     if (!isThenable(result)) {
       this.inflight.delete(k)
       this.#complete(flight, k, key, result, ctx, t0, o, scope)
+      // Nobody can wait on a flight that settled synchronously, so it gets no promise.
       flight.settled = true
       flight.value = result
-      flight.done = Promise.resolve(result)
       return
     }
     flight.done = Promise.resolve(result).then(
@@ -309,7 +310,7 @@ export class Core {
     stale: Entry | undefined,
   ): Promise<T> {
     const ctx = new LoadContext<T>(key, stale, flight)
-    const t0 = performance.now()
+    const t0 = clock()
     this.counters.loads++
     let value: T
     try {
@@ -356,14 +357,14 @@ export class Core {
     o: Resolved,
     scope: Scope,
   ): void {
-    const duration = performance.now() - t0
+    const duration = clock() - t0
     const ttl = ctx.ttl ?? o.ttl
     const tags = entryTags(scope, ctx.tags ?? o.tags)
     flight.tags = tags
     if (collecting && tags !== undefined) noteTags(tags)
     let stored = false
     if (value !== undefined && !ctx.skipped && ttl > 0) {
-      const now = Date.now()
+      const now = clock()
       const fresh = ttl === NONE || o.jitter === 0 ? ttl : ttl * (1 + o.jitter * (2 * Math.random() - 1))
       const f = now + fresh
       const e: Entry = {
@@ -377,7 +378,7 @@ export class Core {
       }
       stored = this.#storeLoaded(flight, k, e, o.localOnly)
     }
-    this.backoff.delete(k)
+    if (this.backoff.size !== 0) this.backoff.delete(k)
     if (this.events.wants('load'))
       this.events.emit('load', { key, duration, stored, background: flight.background })
   }
@@ -405,7 +406,7 @@ export class Core {
   store(k: string, e: Entry, localOnly = false): Promise<boolean> {
     const life = e.s - e.c
     if (life > this.tags.maxLifetime) this.tags.maxLifetime = life
-    this.l1?.set(k, e, e.s - Date.now())
+    this.l1?.set(k, e, e.s - clock())
     // Negative entries hold an error object: they stay in this process, as do local-only entries.
     if (this.lower === undefined || e.x !== undefined || localOnly) return Promise.resolve(true)
     return this.lower.set(k, e)
