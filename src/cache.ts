@@ -119,39 +119,44 @@ export class Cache {
    * Returns the cached value of `key`, or runs `loader` once for all concurrent callers of a missing or
    * expired key and caches its result. `undefined` results are returned but not cached.
    */
-  async getOrSet<T>(
+  getOrSet<T>(
     key: string,
     loader: (ctx: LoaderContext<T>) => T | Promise<T>,
     options?: EntryOptions,
   ): Promise<T> {
+    // Not `async`: a hit resolves with one promise, and a miss hands back the shared flight's promise.
     const k = internalKey(this.#scope.prefix, key)
     const l1 = this.#l1
-    if (l1 !== undefined) {
-      const e = l1.get(k)
-      if (e !== undefined) {
-        const now = clock()
-        const core = this.#core
-        if (now < e.f && (e.g === undefined || core.tags.isValid(e)) && e.x === undefined) {
-          const c = core.counters
-          c.hits++
-          c.byTier[0]!++
-          if (collecting && e.g !== undefined) noteTags(e.g)
-          if (e.d > 0 && e.f - now < e.d * 20) this.#maybeEarly(e, k, key, loader, options, now)
-          if (core.events.wants('hit')) core.events.emit('hit', { key, tier: l1.name })
-          return (core.clone ? structuredClone(e.v) : e.v) as T
+    try {
+      if (l1 !== undefined) {
+        const e = l1.get(k)
+        if (e !== undefined) {
+          const now = clock()
+          const core = this.#core
+          if (now < e.f && (e.g === undefined || core.tags.isValid(e)) && e.x === undefined) {
+            const c = core.counters
+            c.hits++
+            c.byTier[0]!++
+            if (collecting && e.g !== undefined) noteTags(e.g)
+            if (e.d > 0 && e.f - now < e.d * 20) this.#maybeEarly(e, k, key, loader, options, now)
+            if (core.events.wants('hit')) core.events.emit('hit', { key, tier: l1.name })
+            return Promise.resolve((core.clone ? structuredClone(e.v) : e.v) as T)
+          }
         }
       }
+      if (typeof key !== 'string' || key.length === 0) throw keyError(key)
+      if (typeof loader !== 'function')
+        throw new TypeError(`Expected \`loader\` to be a function, got ${typeof loader}`)
+      return this.#core.miss(
+        k,
+        key,
+        loader as Loader<T>,
+        resolveEntryOptions(options, this.#defaults),
+        this.#scope,
+      )
+    } catch (err) {
+      return Promise.reject(err)
     }
-    if (typeof key !== 'string' || key.length === 0) throw keyError(key)
-    if (typeof loader !== 'function')
-      throw new TypeError(`Expected \`loader\` to be a function, got ${typeof loader}`)
-    return this.#core.miss(
-      k,
-      key,
-      loader as Loader<T>,
-      resolveEntryOptions(options, this.#defaults),
-      this.#scope,
-    )
   }
 
   /** XFetch: refresh early with probability growing as expiry nears, weighted by the loader's duration. */

@@ -146,6 +146,10 @@ export class Core {
       this.counters.coalesced++
       if (stale !== undefined && now < stale.w) return this.serveStale<T>(stale, key, 'revalidate')
     }
+    // Nothing to race or fall back to: every caller shares the flight's own promise.
+    if (stale === undefined && o.hard === NONE && flight.lowerRead === undefined && !this.clone && !collecting) {
+      return flight.done as Promise<T>
+    }
     return this.#await<T>(flight, key, stale, o)
   }
 
