@@ -113,6 +113,39 @@ export interface LowerOptions {
   onError: (error: TierError, key: string | undefined) => void
   /** Called when a tier's breaker changes state. */
   onBreaker?: ((tier: string, state: BreakerState) => void) | undefined
+  /**
+   * Most keys kept per remote tier whose delete that tier did not acknowledge (failed, timed out, or skipped
+   * by an open breaker). Beyond it the oldest are dropped and reported.
+   * @default 10000
+   */
+  retryQueueSize?: number
+}
+
+/** Default bound of each remote tier's retry queue. */
+export const RETRY_QUEUE_SIZE = 10_000
+/** Keys sent per replayed delete call (`deleteMany` when the tier has it). */
+const RETRY_BATCH = 100
+/** Replays are retried at this interval (ms) when the tier has no breaker. */
+const RETRY_INTERVAL = 1000
+
+/**
+ * The invalidations a remote tier did not acknowledge, replayed when it answers again: deleted keys (in the
+ * order they failed; a key deleted again moves to the end) and a pending `clear()`.
+ */
+class RetryQueue {
+  /** Key -> sequence number of its latest enqueue (a replay removes a key only if not enqueued again since). */
+  readonly keys = new Map<string, number>()
+  clear = false
+  seq = 0
+  replaying = false
+  kicked = false
+  timer: NodeJS.Timeout | undefined
+  dropped = 0
+  lastDropReport = 0
+
+  get size(): number {
+    return this.keys.size + (this.clear ? 1 : 0)
+  }
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
@@ -207,10 +240,20 @@ export class Lower {
   readonly #o: LowerOptions
   /** One per tier (undefined for local tiers or without breaker). */
   readonly #breakers: (Breaker | undefined)[]
+  /** Unacknowledged invalidations of each remote tier (created on first use). */
+  readonly #retry: (RetryQueue | undefined)[]
+  readonly #retryLimit: number
+  #closed = false
 
   constructor(tiers: readonly Tier[], options: LowerOptions) {
     this.#tiers = tiers
     this.#o = options
+    this.#retry = tiers.map(() => undefined)
+    const limit = options.retryQueueSize ?? RETRY_QUEUE_SIZE
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new TypeError(`Expected \`retryQueueSize\` to be an integer >= 0, got ${String(limit)}`)
+    }
+    this.#retryLimit = limit
     const b = options.breaker === undefined ? { threshold: 5, breakDuration: 2000 } : options.breaker
     this.#breakers = tiers.map((t) =>
       t.kind === 'remote' && b !== false
@@ -222,6 +265,14 @@ export class Lower {
   /** The breaker state of each tier handled here (`undefined` for local tiers). */
   breakerStates(): (BreakerState | undefined)[] {
     return this.#breakers.map((b) => b?.state)
+  }
+
+  /**
+   * Invalidations waiting for each tier handled here (keys to delete, plus 1 for a pending `clear()`);
+   * 0 for local tiers.
+   */
+  retryQueueSizes(): number[] {
+    return this.#retry.map((q) => q?.size ?? 0)
   }
 
   /** The first entry found top-down, with the index of its tier in the cache's tier list. */
@@ -256,29 +307,201 @@ export class Lower {
     return results.every(Boolean)
   }
 
+  /**
+   * Deletes from every lower tier; true when all acknowledged. A remote tier that did not (error, timeout,
+   * open breaker) gets the key in its retry queue, replayed when it answers again.
+   */
   async delete(key: string): Promise<boolean> {
-    const results = await Promise.all(
-      this.#tiers.map((t, i) => this.#guard(i, 'delete', key, this.#o.writeTimeout, () => t.delete(key))),
-    )
-    return results.every((r) => r !== FAILED)
+    const tiers = this.#tiers
+    if (tiers.length === 1) return this.#deleteFrom(0, key)
+    const results = await Promise.all(tiers.map((_, i) => this.#deleteFrom(i, key)))
+    return results.every(Boolean)
   }
 
+  /**
+   * Clears every lower tier; true when all acknowledged. A remote tier that did not gets a pending
+   * `clear()` in its retry queue (which also makes the deletes queued before it unnecessary).
+   */
   async clear(): Promise<boolean> {
     const results = await Promise.all(
-      this.#tiers.map((t, i) =>
-        this.#guard(i, 'clear', undefined, this.#o.writeTimeout * 10, () => t.clear()),
-      ),
+      this.#tiers.map(async (t, i) => {
+        const r = await this.#guard(i, 'clear', undefined, this.#o.writeTimeout * 10, () => t.clear())
+        if (r !== FAILED) {
+          const q = this.#retry[i]
+          if (q !== undefined) {
+            q.keys.clear()
+            q.clear = false
+            this.#idle(q)
+          }
+          return true
+        }
+        if (t.kind === 'remote' && !this.#closed) {
+          const q = this.#queue(i)
+          q.keys.clear()
+          q.clear = true
+          this.#arm(i, q)
+        }
+        return false
+      }),
     )
-    return results.every((r) => r !== FAILED)
+    return results.every(Boolean)
   }
 
+  /** Closes the tiers; pending retries are dropped. */
   async close(): Promise<void> {
+    this.#closed = true
+    for (const q of this.#retry) {
+      if (q === undefined) continue
+      q.keys.clear()
+      q.clear = false
+      clearTimeout(q.timer)
+      q.timer = undefined
+    }
     await Promise.allSettled(this.#tiers.map((t) => t.close?.()))
+  }
+
+  /** Deletes `key` from tier `i`; on failure the key goes to the tier's retry queue. */
+  async #deleteFrom(i: number, key: string): Promise<boolean> {
+    const t = this.#tiers[i]!
+    const r = await this.#guard(i, 'delete', key, this.#o.writeTimeout, () => t.delete(key))
+    if (r !== FAILED) {
+      // Acknowledged: a queued older delete of the key is done too.
+      const q = this.#retry[i]
+      if (q !== undefined && q.keys.size !== 0) q.keys.delete(key)
+      return true
+    }
+    if (t.kind === 'remote') this.#enqueue(i, key)
+    return false
+  }
+
+  #queue(i: number): RetryQueue {
+    let q = this.#retry[i]
+    if (q === undefined) this.#retry[i] = q = new RetryQueue()
+    return q
+  }
+
+  /** Queues the delete of `key` on tier `i` (bounded: the oldest key is dropped and reported). */
+  #enqueue(i: number, key: string): void {
+    if (this.#closed) return
+    const q = this.#queue(i)
+    if (q.clear) return // the pending clear() removes it anyway
+    q.keys.delete(key)
+    q.keys.set(key, ++q.seq)
+    if (q.keys.size > this.#retryLimit) {
+      let oldest: string | undefined
+      for (const k of q.keys.keys()) {
+        oldest = k
+        break
+      }
+      if (oldest !== undefined) q.keys.delete(oldest)
+      q.dropped++
+      const now = Date.now()
+      // Reported at most once a second, with the count dropped since the last report.
+      if (now - q.lastDropReport >= 1000) {
+        const t = this.#tiers[i]!
+        const n = q.dropped
+        q.dropped = 0
+        q.lastDropReport = now
+        const err = new Error(
+          `retry queue full (${this.#retryLimit} keys): dropped ${n} unacknowledged delete${n === 1 ? '' : 's'}, the oldest of ${JSON.stringify(oldest)}`,
+        )
+        this.#o.onError(new TierError(t.name, 'retry', err, oldest), oldest)
+      }
+    }
+    this.#arm(i, q)
+  }
+
+  /** Makes sure a replay of tier `i`'s queue is attempted later (unref'ed timer; also after any success). */
+  #arm(i: number, q: RetryQueue): void {
+    if (q.timer !== undefined || q.replaying || this.#closed || q.size === 0) return
+    const b = this.#breakers[i]
+    const wait = b === undefined ? RETRY_INTERVAL : Math.min(b.breakDuration, RETRY_INTERVAL * 5)
+    q.timer = setTimeout(() => {
+      q.timer = undefined
+      this.#replay(i)
+    }, wait)
+    q.timer.unref()
+  }
+
+  /**
+   * Replays tier `i`'s queue soon after a successful call. Deferred, so that the caller of that call (a
+   * `set` of a queued key removes it from the queue) runs first: a replay never deletes a newer value.
+   */
+  #kick(i: number, q: RetryQueue): void {
+    if (q.replaying || q.kicked) return
+    q.kicked = true
+    setImmediate(() => {
+      q.kicked = false
+      this.#replay(i)
+    })
+  }
+
+  #idle(q: RetryQueue): void {
+    if (q.size === 0 && q.timer !== undefined) {
+      clearTimeout(q.timer)
+      q.timer = undefined
+    }
+  }
+
+  /**
+   * Sends tier `i`'s queued invalidations, in batches, through the same deadline and breaker as any call
+   * (the first batch is the breaker's probe when it is half-open). Stops at the first failure and tries
+   * again later. Never throws.
+   */
+  #replay(i: number): void {
+    const q = this.#retry[i]
+    if (q === undefined || q.replaying || this.#closed || q.size === 0) return
+    q.replaying = true
+    const t = this.#tiers[i]! as RemoteTier
+    const run = async (): Promise<void> => {
+      while (!this.#closed && q.size !== 0) {
+        if (q.clear) {
+          const r = await this.#guard(i, 'clear', undefined, this.#o.writeTimeout * 10, () => t.clear(), true)
+          if (r === FAILED) return
+          q.clear = false
+          q.keys.clear()
+          continue
+        }
+        const batch: Array<[string, number]> = []
+        for (const entry of q.keys) {
+          batch.push(entry)
+          if (batch.length === RETRY_BATCH) break
+        }
+        const keys = batch.map(([k]) => k)
+        const r = await this.#guard(
+          i,
+          'delete',
+          keys.length === 1 ? keys[0] : undefined,
+          this.#o.writeTimeout,
+          () =>
+            t.deleteMany !== undefined && keys.length > 1
+              ? t.deleteMany(keys)
+              : Promise.all(keys.map((k) => t.delete(k))).then(() => undefined),
+          true,
+        )
+        if (r === FAILED) return
+        // Keys deleted again meanwhile stay queued: their latest delete was not the one replayed.
+        for (const [k, n] of batch) if (q.keys.get(k) === n) q.keys.delete(k)
+      }
+    }
+    run()
+      .catch(() => {})
+      .finally(() => {
+        q.replaying = false
+        if (q.size === 0) this.#idle(q)
+        else this.#arm(i, q)
+      })
   }
 
   async #getFrom(i: number, key: string): Promise<Entry | undefined> {
     const t = this.#tiers[i]!
     if (t.kind === 'local') return t.get(key)
+    // A key whose delete this tier has not acknowledged is not read from it.
+    const q = this.#retry[i]
+    if (q !== undefined && (q.clear || (q.keys.size !== 0 && q.keys.has(key)))) {
+      this.#arm(i, q)
+      return undefined
+    }
     const data = await this.#guard(i, 'get', key, this.#o.readTimeout, () => t.get(key))
     if (data === FAILED || data === TOO_LARGE || data === undefined) return undefined
     try {
@@ -324,14 +547,18 @@ export class Lower {
     }
     const r = await this.#guard(i, 'set', key, this.#o.writeTimeout, () => t.set(key, payload, ttl))
     if (r === TOO_LARGE) return false
-    if (r !== FAILED) b?.writeAccepted()
-    return r !== FAILED
+    if (r === FAILED) return false
+    b?.writeAccepted()
+    // The new value replaces what the queued delete was for.
+    const q = this.#retry[i]
+    if (q !== undefined && q.keys.size !== 0) q.keys.delete(key)
+    return true
   }
 
   /** The value is skipped for this tier; an older value of the key there must not outlive it. */
   #tooLarge(i: number, t: RemoteTier, key: string, err: ValueTooLargeError): false {
     this.#o.onError(new TierError(t.name, 'set', err, key), key)
-    this.#guard(i, 'delete', key, this.#o.writeTimeout, () => t.delete(key)).catch(() => {})
+    this.#deleteFrom(i, key).catch(() => {})
     return false
   }
 
@@ -346,6 +573,7 @@ export class Lower {
     key: string | undefined,
     ms: number,
     call: () => R | Promise<R>,
+    replay = false,
   ): Promise<R | typeof FAILED | typeof TOO_LARGE> {
     const t = this.#tiers[i]!
     if (t.kind === 'local') {
@@ -368,11 +596,14 @@ export class Lower {
       return p.then(
         (r) => {
           b?.success()
+          const q = replay ? undefined : this.#retry[i]
+          if (q !== undefined && q.size !== 0) this.#kick(i, q)
           return r
         },
         (err: unknown) => this.#failed(i, b, op, key, err),
       )
     }
+    const q = replay ? undefined : this.#retry[i]
     return new Promise((resolve) => {
       let settled = false
       const timer = setTimeout(() => {
@@ -387,6 +618,8 @@ export class Lower {
           settled = true
           clearTimeout(timer)
           b?.success()
+          // The tier answers again: send what it missed.
+          if (q !== undefined && q.size !== 0) this.#kick(i, q)
           resolve(r)
         },
         (err: unknown) => {

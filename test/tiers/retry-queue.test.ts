@@ -1,0 +1,187 @@
+/**
+ * RELIABILITY 13: a delete a tier did not acknowledge is not silent, and is not lost: it goes into a bounded
+ * per-tier retry queue that is replayed when the tier answers again. Against real redis-server processes.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createCache, memoryTier, TierError } from '../../src/index.js'
+import { redisTier } from '../../src/redis.js'
+import { jsonSerializer } from '../../src/serializer.js'
+import { Lower } from '../../src/stack.js'
+import { startRedis } from '../services/redis.js'
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+const unhandled: unknown[] = []
+const onUnhandled = (reason: unknown) => unhandled.push(reason)
+beforeAll(() => {
+  process.on('unhandledRejection', onUnhandled)
+})
+afterAll(() => {
+  process.off('unhandledRejection', onUnhandled)
+})
+afterEach(() => {
+  expect(unhandled).toEqual([])
+})
+
+const cleanups: (() => Promise<unknown>)[] = []
+afterEach(async () => {
+  await Promise.allSettled(cleanups.splice(0).map((f) => f()))
+})
+
+async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, step = 50): Promise<number> {
+  const t0 = performance.now()
+  while (performance.now() - t0 < timeoutMs) {
+    if (await cond()) return performance.now() - t0
+    await sleep(step)
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`)
+}
+
+describe('failed invalidation goes to a bounded retry queue (RELIABILITY 13)', () => {
+  it('a delete skipped while Redis is paused reaches Redis after it resumes; delete() reports it', async () => {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const tier = redisTier({ url: server.url }, { prefix: 'rq:' })
+    const cache = createCache({
+      tiers: [memoryTier(), tier],
+      breaker: { threshold: 2, breakDuration: '500ms' },
+    })
+    cleanups.push(() => cache.close())
+    const ops: string[] = []
+    cache.on('error', (e) => ops.push(e.operation))
+    // A second process-like cache that rejects when a tier does not acknowledge.
+    const strict = createCache({ tiers: [memoryTier(), redisTier({ url: server.url }, { prefix: 'rq:' })] })
+    cleanups.push(() => strict.close())
+    const strictThrowing = createCache({
+      tiers: [memoryTier(), redisTier({ url: server.url }, { prefix: 'rq:' })],
+      throwOnTierError: true,
+      writeTimeout: '200ms',
+    })
+    cleanups.push(() => strictThrowing.close())
+
+    expect(await cache.set('doomed', 'old value')).toBe(true)
+    expect(await cache.set('kept', 'kept value')).toBe(true)
+    expect(await strictThrowing.get('kept')).toBe('kept value') // connected and warm
+    const serverKey = await tier.serverKey('doomed')
+    expect(await server.call('EXISTS', serverKey)).toBe(1)
+
+    await server.pause()
+    // Two missed read deadlines open the breaker: the delete below is skipped, never sent.
+    await cache.get('miss-1')
+    await cache.get('miss-2')
+    expect(ops).toContain('tier:breaker')
+    const t0 = performance.now()
+    expect(await cache.delete('doomed')).toBe(false)
+    expect(performance.now() - t0).toBeLessThan(50)
+    // Until Redis acknowledges the delete, this cache does not read the key from Redis (the old value would
+    // come back): the loader answers.
+    expect(await cache.getOrSet('doomed', () => 'from loader', { ttl: 0 })).toBe('from loader')
+    // throwOnTierError: the unacknowledged delete rejects (here by the write deadline on the stalled server).
+    await expect(strictThrowing.delete('other')).rejects.toBeInstanceOf(TierError)
+
+    await server.resume()
+    // The delete was never sent: Redis still has the key right after SIGCONT...
+    expect(await server.call('EXISTS', serverKey)).toBe(1)
+    // ...and the queue replays it once the tier answers (breaker probe), without any traffic.
+    const ms = await until(async () => (await server.call('EXISTS', serverKey)) === 0, 5000)
+    expect(ms).toBeLessThan(5000)
+    expect(await strict.get('doomed')).toBeUndefined()
+    expect(await strict.get('kept')).toBe('kept value')
+    // Healthy again: reads of the key go to Redis, writes land.
+    expect(await cache.set('doomed', 'new value')).toBe(true)
+    expect(await strict.get('doomed')).toBe('new value')
+  }, 20_000)
+
+  it('is bounded (oldest dropped, reported once), replayed after a restart, and dropped by close()', async () => {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const tier = redisTier({ url: server.url }, { prefix: 'rq2:' })
+    const errors: TierError[] = []
+    const lower = new Lower([tier], {
+      offset: 0,
+      codec: jsonSerializer,
+      readTimeout: 100,
+      writeTimeout: 300,
+      breaker: { threshold: 5, breakDuration: 300 },
+      retryQueueSize: 3,
+      onError: (e) => errors.push(e),
+    })
+    cleanups.push(() => lower.close())
+    const entry = {
+      v: 1,
+      c: Date.now(),
+      f: Date.now() + 60_000,
+      w: Date.now() + 60_000,
+      s: Date.now() + 60_000,
+      d: 0,
+    }
+    expect(await lower.set('keep', entry)).toBe(true)
+
+    await server.kill()
+    for (let i = 0; i < 5; i++) expect(await lower.delete(`k${i}`)).toBe(false)
+    expect(lower.retryQueueSizes()).toEqual([3])
+    const dropped = errors.filter((e) => e.operation === 'retry')
+    expect(dropped).toHaveLength(1)
+    expect(dropped[0]!.message).toMatch(/retry queue full \(3 keys\)/)
+    // A key deleted again moves to the end instead of taking a second place.
+    expect(await lower.delete('k4')).toBe(false)
+    expect(lower.retryQueueSizes()).toEqual([3])
+
+    await server.restart()
+    // Replayed by the queue's own timer once Redis accepts connections again.
+    await until(() => lower.retryQueueSizes()[0] === 0, 6000)
+
+    // A value set after a failed delete is not deleted by the replay.
+    await server.kill()
+    expect(await lower.delete('keep')).toBe(false)
+    expect(lower.retryQueueSizes()).toEqual([1])
+    await server.restart()
+    await until(async () => (await lower.set('keep', { ...entry, v: 2 })) === true, 6000)
+    await until(() => lower.retryQueueSizes()[0] === 0, 3000)
+    await sleep(100)
+    expect((await lower.get('keep'))?.entry.v).toBe(2)
+
+    // close() drops what is queued (and leaves no timer behind).
+    await server.kill()
+    expect(await lower.delete('late')).toBe(false)
+    expect(lower.retryQueueSizes()).toEqual([1])
+    await lower.close()
+    expect(lower.retryQueueSizes()).toEqual([0])
+  }, 30_000)
+
+  it('a failed clear() is replayed too, and the deletes queued before it are folded into it', async () => {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const tier = redisTier({ url: server.url }, { prefix: 'rq3:' })
+    const lower = new Lower([tier], {
+      offset: 0,
+      codec: jsonSerializer,
+      readTimeout: 100,
+      writeTimeout: 300,
+      breaker: { threshold: 2, breakDuration: 500 },
+      onError: () => {},
+    })
+    cleanups.push(() => lower.close())
+    const now = Date.now()
+    const entry = { v: 'x', c: now, f: now + 60_000, w: now + 60_000, s: now + 60_000, d: 0 }
+    expect(await lower.set('a', entry)).toBe(true)
+    const genBefore = await server.call('GET', 'rq3:#gen')
+    await server.pause()
+    await lower.get('miss-1')
+    await lower.get('miss-2')
+    expect(lower.breakerStates()).toEqual(['open'])
+    // Skipped by the open breaker: nothing is sent.
+    expect(await lower.delete('a')).toBe(false)
+    expect(lower.retryQueueSizes()).toEqual([1])
+    expect(await lower.clear()).toBe(false)
+    expect(lower.retryQueueSizes()).toEqual([1])
+    // While the clear is unacknowledged no key is read from the tier.
+    expect(await lower.get('a')).toBeUndefined()
+    await server.resume()
+    expect(await server.call('GET', 'rq3:#gen')).toBe(genBefore)
+    await until(() => lower.retryQueueSizes()[0] === 0, 6000)
+    const genAfter = await server.call('GET', 'rq3:#gen')
+    expect(Number(genAfter)).toBe(Number(genBefore) + 1)
+    expect(await lower.get('a')).toBeUndefined()
+  }, 20_000)
+})
