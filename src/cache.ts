@@ -128,8 +128,10 @@ export class Cache {
     const k = internalKey(this.#scope.prefix, key)
     const l1 = this.#l1
     try {
+      let seen: Entry | null | undefined
       if (l1 !== undefined) {
         const e = l1.get(k)
+        seen = e ?? null
         if (e !== undefined) {
           const now = clock()
           const core = this.#core
@@ -153,6 +155,7 @@ export class Cache {
         loader as Loader<T>,
         resolveEntryOptions(options, this.#defaults),
         this.#scope,
+        seen,
       )
     } catch (err) {
       return Promise.reject(err)

@@ -126,10 +126,23 @@ export class Core {
    * The miss path: `stale` is L1's stale entry, if any. Joins the key's flight or starts one, then waits
    * for it within the soft and hard timeouts, falling back to the stale value where the windows allow.
    */
-  miss<T>(k: string, key: string, loader: Loader<T>, o: Resolved, scope: Scope): Promise<T> {
+  miss<T>(
+    k: string,
+    key: string,
+    loader: Loader<T>,
+    o: Resolved,
+    scope: Scope,
+    seen?: Entry | null,
+  ): Promise<T> {
     if (this.closed) return Promise.reject(new CacheClosedError())
     const now = clock()
-    const stale = this.peek(k, now)
+    // `seen`: what the caller just read from L1 (null: nothing), so it is not looked up twice.
+    const stale =
+      seen === undefined
+        ? this.peek(k, now)
+        : seen === null || now >= seen.s || !this.tags.isValid(seen)
+          ? undefined
+          : seen
     if (stale !== undefined && now < stale.f) return this.#serve(stale, key)
     let flight = this.inflight.get(k)
     if (flight === undefined) {
@@ -147,7 +160,13 @@ export class Core {
       if (stale !== undefined && now < stale.w) return this.serveStale<T>(stale, key, 'revalidate')
     }
     // Nothing to race or fall back to: every caller shares the flight's own promise.
-    if (stale === undefined && o.hard === NONE && flight.lowerRead === undefined && !this.clone && !collecting) {
+    if (
+      stale === undefined &&
+      o.hard === NONE &&
+      flight.lowerRead === undefined &&
+      !this.clone &&
+      !collecting
+    ) {
       return flight.done as Promise<T>
     }
     return this.#await<T>(flight, key, stale, o)
@@ -397,7 +416,7 @@ export class Core {
       flight.cancelled ||
       flight.start <= this.clearedAt ||
       this.tags.invalidatedSince(e.g, flight.start) ||
-      (this.l1?.get(k)?.c ?? Number.NEGATIVE_INFINITY) > flight.start
+      (flight.orphaned && (this.l1?.get(k)?.c ?? Number.NEGATIVE_INFINITY) > flight.start)
     ) {
       this.counters.staleSetsPrevented++
       return false
@@ -502,6 +521,7 @@ export class Core {
 
   /** Keeps a given-up load reachable by `cancel` until it settles (bounded: the oldest is cancelled). */
   #orphan(flight: Flight): void {
+    flight.orphaned = true
     const k = flight.key
     const prev = this.#orphans.get(k)
     if (prev !== undefined) {

@@ -16,6 +16,8 @@ export class Flight {
   lowerRead: Promise<Entry | undefined> | undefined = undefined
   /** Settles with the value for callers; rejects with a `LoaderError` (or a negative entry's error). */
   done!: Promise<unknown>
+  /** Set when every caller gave up on it (hardTimeout): a newer load may have stored meanwhile. */
+  orphaned = false
   /** Set when the loader returned a plain value synchronously: `value` holds it, `done` is resolved. */
   settled = false
   value: unknown = undefined
