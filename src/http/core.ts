@@ -34,12 +34,15 @@ import {
 import type { HeaderInput, HttpRequestView } from './types.js'
 import { varyKey } from './vary.js'
 
-/** Run the handler normally; nothing is looked up or stored. */
+/** Run the handler normally; nothing is looked up or stored (`reason: 'nested'`: an outer layer is). */
 export interface BypassDecision {
   readonly kind: 'bypass'
   /** Why, e.g. `'method'`, `'authorization'`, `'cookie'`, `'url'`, `'cache-error'`, `'head-miss'`. */
   readonly reason: string
-  /** Headers to add to the handler's response (`Cache-Status`). */
+  /**
+   * Headers to add to the handler's response (`Cache-Status`). A nested `cached()` on the same request
+   * that takes over empties this list while the handler runs (its own `Cache-Status` wins).
+   */
   readonly headers: [string, string][]
   /**
    * Unsafe methods only: call with the handler's status and headers once they are final (before
@@ -70,7 +73,7 @@ export interface HttpCache<Req = HttpRequestView, Res = unknown> {
 }
 
 type Got =
-  | { kind: 'value'; value: HttpEntry }
+  | { kind: 'value'; value: HttpEntry; collapsed: boolean }
   | { kind: 'leader'; slot: FlightSlot }
   | { kind: 'timeout' }
   | { kind: 'error' }
@@ -81,8 +84,19 @@ interface RequestState<Req, Res> {
   res: Res
   primary: string
   urlTag: string
-  t0: number
 }
+
+/** A request waiting on an engine flight; marked when another request's fill completes that flight. */
+interface Waiter {
+  collapsed: boolean
+}
+
+/**
+ * The cache layer that acted first on each native request (keyed by the request object the adapter
+ * passes as `req`): a nested `cached()` on the same request finds it and steps aside (under a fill)
+ * or takes over `Cache-Status` (under a bypass).
+ */
+const layers = new WeakMap<object, Fill<unknown, unknown> | BypassDecision>()
 
 /** Remaining freshness for `Cache-Status`: whole seconds, at most -1 once stale. */
 export function ttlSeconds(v: CachedResponse, now: number): number {
@@ -111,6 +125,12 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
   readonly #extraMs: number
   /** Keys whose stale-while-revalidate refresh runs in this process, with the lease's end. */
   readonly #refreshing = new Map<string, number>()
+  /** Requests of this route waiting on a flight, by key. */
+  readonly #waiting = new Map<string, Set<Waiter>>()
+  readonly #collapse = (key: string): void => {
+    const set = this.#waiting.get(key)
+    if (set !== undefined) for (const w of set) w.collapsed = true
+  }
 
   constructor(o: ResolvedHttpOptions<Req, Res>) {
     this.#o = o
@@ -122,6 +142,8 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       jitter: 0,
       earlyRefresh: false,
       negativeTtl: 0,
+      // per-user responses stay in this process's memory tier, never in a shared one
+      localOnly: o.private !== undefined,
     }
   }
 
@@ -134,6 +156,25 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
   }
 
   async begin(view: HttpRequestView, req: Req, res: Res): Promise<HttpDecision> {
+    const native = typeof req === 'object' && req !== null ? (req as object) : undefined
+    const outer = native === undefined ? undefined : layers.get(native)
+    if (outer instanceof Fill) {
+      // an outer layer is filling this request: it captures and stores the response; this route's
+      // tags still tag it, and only the outer layer's Cache-Status is sent
+      const tags = this.#o.tags
+      if (tags !== undefined)
+        outer.adoptTags(() => (typeof tags === 'function' ? tags(req, res) : tags) ?? [])
+      return { kind: 'bypass', reason: 'nested', headers: [] }
+    }
+    // under an outer bypass this (more specific) layer decides, and owns Cache-Status
+    if (outer !== undefined) outer.headers.length = 0
+    const d = await this.#begin(view, req, res)
+    if (native !== undefined && d.kind !== 'hit')
+      layers.set(native, d as Fill<unknown, unknown> | BypassDecision)
+    return d
+  }
+
+  async #begin(view: HttpRequestView, req: Req, res: Res): Promise<HttpDecision> {
     const o = this.#o
     const method = view.method
     if (method !== 'GET' && method !== 'HEAD') {
@@ -170,7 +211,6 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       res,
       primary,
       urlTag: urlTag(view.url),
-      t0: Date.now(),
     }
     try {
       return method === 'HEAD' ? await this.#head(state) : await this.#lookup(state)
@@ -183,7 +223,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     const got = await this.#get(st.primary)
     if (got.kind !== 'value') return this.#notValue(st, got, st.primary, undefined, 'uri-miss')
     const v = got.value
-    if (v.kind === 'response') return this.#serve(st, st.primary, undefined, v)
+    if (v.kind === 'response') return this.#serve(st, st.primary, undefined, v, got.collapsed)
     if (v.kind === 'pass') return this.#fill(st, st.primary, undefined, undefined, 'uri-miss', 'hit-for-miss')
     const vk = varyKey(v.names, st.view, this.#o.policy)
     if (vk === undefined) return this.#bypass('vary')
@@ -191,7 +231,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     const got2 = await this.#get(variant)
     if (got2.kind !== 'value') return this.#notValue(st, got2, variant, v, 'vary-miss')
     const w = got2.value
-    if (w.kind === 'response') return this.#serve(st, variant, v, w)
+    if (w.kind === 'response') return this.#serve(st, variant, v, w, got.collapsed || got2.collapsed)
     return this.#fill(st, variant, v, undefined, 'vary-miss', 'hit-for-miss')
   }
 
@@ -212,14 +252,15 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     key: string,
     index: VaryIndex | undefined,
     v: CachedResponse,
+    collapsed: boolean,
   ): HttpDecision {
     const now = Date.now()
     const ttl = ttlSeconds(v, now)
     if (now < v.freshUntil) {
-      const status =
-        v.storedAt >= st.t0
-          ? this.#status({ fwd: 'uri-miss', stored: true, collapsed: true })
-          : this.#status({ hit: true, ttl })
+      // collapsed: this request waited on the flight another request's handler run completed
+      const status = collapsed
+        ? this.#status({ fwd: 'uri-miss', stored: true, collapsed: true })
+        : this.#status({ hit: true, ttl })
       return this.#hit(st, v, status, now)
     }
     if (now < v.revalidateUntil) {
@@ -275,6 +316,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       cache: this.cache,
       status: this.#status,
       extraMs: this.#extraMs,
+      collapse: this.#collapse,
     }
     const init: FillInit<Req, Res> = {
       view: st.view,
@@ -290,6 +332,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       conditional: conditionalHeaders(st.view.headers, CONDITIONAL_HEADERS),
       urlTag: st.urlTag,
       onSettle,
+      since: Date.now(),
     }
     return new Fill(shared, init)
   }
@@ -306,10 +349,16 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     return new Promise<Got>((resolve) => {
       let done = false
       let timer: NodeJS.Timeout | undefined
+      const waiter: Waiter = { collapsed: false }
+      let waiting: Set<Waiter> | undefined
       const settle = (got: Got): void => {
         if (done) return
         done = true
         if (timer !== undefined) clearTimeout(timer)
+        if (waiting !== undefined) {
+          waiting.delete(waiter)
+          if (waiting.size === 0 && this.#waiting.get(key) === waiting) this.#waiting.delete(key)
+        }
         resolve(got)
       }
       const loader = (ctx: FlightSlot['ctx']): Promise<HttpEntry> | HttpEntry => {
@@ -330,13 +379,16 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
         return
       }
       pending.then(
-        (value) => settle({ kind: 'value', value }),
+        (value) => settle({ kind: 'value', value, collapsed: waiter.collapsed }),
         () => settle({ kind: 'error' }),
       )
       if (!done) {
-        // a hit settles within a microtask; only a real wait gets a timer
+        // a hit settles within a microtask; only a real wait gets a timer (and can be collapsed)
         Promise.resolve().then(() => {
           if (done) return
+          waiting = this.#waiting.get(key)
+          if (waiting === undefined) this.#waiting.set(key, (waiting = new Set()))
+          waiting.add(waiter)
           timer = setTimeout(() => settle({ kind: 'timeout' }), this.#o.lockMs)
           timer.unref?.()
         }, noop)

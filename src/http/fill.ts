@@ -81,6 +81,8 @@ export interface FillShared<Req, Res> {
   status: StatusHeader
   /** Engine `staleIfError` (ms) so that an entry lives until fresh + max(swr, sie). */
   extraMs: number
+  /** Marks the requests waiting on `key`'s flight as collapsed (this fill completed it). */
+  collapse(key: string): void
 }
 
 /** Per-request facts of a fill. */
@@ -103,9 +105,16 @@ export interface FillInit<Req, Res> {
   conditional: Record<string, string | string[] | undefined>
   urlTag: string
   onSettle: (() => void) | undefined
+  /** When the fill started (before the handler ran): writes are skipped if invalidated since. */
+  since: number
 }
 
 const noop = (): void => {}
+
+/** The handler's headers as pairs, without a `Cache-Status` (an outer layer's): the fill sends its own. */
+function handlerPairs(headers: HeaderInput): [string, string][] {
+  return toPairs(headers).filter(([n]) => n !== 'cache-status')
+}
 
 /** Converts either header shape to lower-case pairs, keeping every header. */
 export function toPairs(headers: HeaderInput): [string, string][] {
@@ -129,6 +138,8 @@ export class Fill<Req, Res> implements MissDecision {
   readonly tags = new Set<string>()
   readonly stripRequestHeaders: readonly string[]
   #settled = false
+  /** Route tags of nested layers that stepped aside for this fill. */
+  readonly #adopted: (() => readonly string[])[] = []
   readonly #s: FillShared<Req, Res>
   readonly #i: FillInit<Req, Res>
 
@@ -153,7 +164,7 @@ export class Fill<Req, Res> implements MissDecision {
     const reason =
       responseStoreReason({ status, headers }, this.#s.o.policy, this.#i.view) ?? 'body-too-large'
     if (!this.#settled) this.#pass(reason, status < 500)
-    return [...this.#private(toPairs(headers)), ...this.#status({ detail: reason })]
+    return [...this.#private(handlerPairs(headers)), ...this.#status({ detail: reason })]
   }
 
   async finish(c: CapturedResponse): Promise<HttpReply> {
@@ -207,6 +218,11 @@ export class Fill<Req, Res> implements MissDecision {
 
   abort(): void {
     if (!this.#settled) this.#pass('aborted', false)
+  }
+
+  /** A nested layer stepped aside for this fill: its route tags tag the stored response too. */
+  adoptTags(tags: () => readonly string[]): void {
+    this.#adopted.push(tags)
   }
 
   /** Why this response cannot be stored (policy, Vary, freshness), or undefined. */
@@ -300,9 +316,10 @@ export class Fill<Req, Res> implements MissDecision {
   #entryTags(): string[] {
     const { tags } = this.#s.o
     const out = new Set<string>([this.#i.urlTag])
-    const route = typeof tags === 'function' ? tags(this.#i.req, this.#i.res) : tags
-    if (route !== undefined) {
-      for (const t of route) {
+    const lists = this.#adopted.map((f) => f())
+    lists.push((typeof tags === 'function' ? tags(this.#i.req, this.#i.res) : tags) ?? [])
+    for (const list of lists) {
+      for (const t of list) {
         if (typeof t !== 'string' || t === '')
           throw new TypeError('Expected `tags` to return non-empty strings')
         out.add(t)
@@ -341,13 +358,24 @@ export class Fill<Req, Res> implements MissDecision {
     if (lifeMs > 0) slot.ctx.setTtl(lifeMs / 1000)
     else slot.ctx.skipCache()
     if (tags !== undefined) slot.ctx.setTags(tags)
+    this.#s.collapse(this.#i.key)
     slot.resolve(value)
   }
 
   #set(key: string, value: HttpEntry, lifeMs: number, tags: string[] | undefined): void {
     if (lifeMs <= 0) return
-    const options = { ttl: lifeMs / 1000, staleIfError: `${this.#s.extraMs}ms` as const, jitter: 0, tags }
-    this.#s.cache.set(key, value, options).catch(noop)
+    // `since`: an invalidation (tags, clear, newer value) during the handler run wins over this write;
+    // not for a Vary index, which updates the index this request read (possibly in the same ms)
+    this.#s.cache
+      .set(key, value, {
+        ttl: lifeMs / 1000,
+        staleIfError: `${this.#s.extraMs}ms`,
+        jitter: 0,
+        tags,
+        since: value.kind === 'vary' ? undefined : this.#i.since,
+        localOnly: this.#s.o.private !== undefined,
+      })
+      .catch(noop)
   }
 
   #usableStale(now: number): CachedResponse | undefined {
@@ -365,7 +393,7 @@ export class Fill<Req, Res> implements MissDecision {
 
   /** The handler's response as it is (not stored), with `Cache-Status`. */
   #plain(c: CapturedResponse, status: [string, string][]): HttpReply {
-    const pairs = this.#private(toPairs(c.headers))
+    const pairs = this.#private(handlerPairs(c.headers))
     const cond = this.#i.conditional
     if (c.status === 200 && c.body !== undefined && this.stripRequestHeaders.length > 0) {
       const validators = {

@@ -14,6 +14,7 @@ import { type Cache, createCache } from '../../src/cache.js'
 import type { CachedOptions } from '../../src/http/cached-options.js'
 import { INFLUENCE_HEADERS } from '../../src/http/core.js'
 import { invalidateUrl } from '../../src/http/invalidate.js'
+import { keyvTier } from '../../src/tiers/keyv.js'
 import { memoryTier } from '../../src/tiers/memory.js'
 import type { LocalTier } from '../../src/tiers/types.js'
 
@@ -91,6 +92,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 function count(): { n: number } {
   return { n: 0 }
+}
+
+/** A promise with its resolve function (to learn when a handler started, or to hold it). */
+function signal(): { promise: Promise<void>; resolve(): void } {
+  let resolve = (): void => {}
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
 }
 
 type Suite = Pick<typeof Vitest, 'describe' | 'it' | 'expect' | 'afterEach'>
@@ -217,13 +227,29 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
 
     describe('coalescing', () => {
       it('50 concurrent requests for a cold URL run the handler once and all get the full response', async () => {
-        const r = route('/p', (n) => ({ json: { n, pad: 'x'.repeat(500) } }), {}, 80)
+        const r = route('/p', (n) => ({ json: { n, pad: 'x'.repeat(500) } }), {}, 300)
         const { get } = await serve([r.spec])
         const all = await Promise.all(Array.from({ length: 50 }, () => get('/p')))
         expect(r.calls.n).toBe(1)
         expect(new Set(all.map((g) => g.text)).size).toBe(1)
         expect(all.every((g) => g.status === 200 && g.body.length > 500)).toBe(true)
-        expect(all.filter((g) => g.cs.endsWith('; collapsed')).length).toBe(49)
+        // one leader stored it; the others waited on its handler run (collapsed) or, arriving late on
+        // a busy machine, found it stored (hit)
+        const leader = all.filter((g) => g.cs === 'tiercache; fwd=uri-miss; stored')
+        const collapsed = all.filter((g) => g.cs === 'tiercache; fwd=uri-miss; stored; collapsed')
+        const hits = all.filter((g) => /^tiercache; hit; ttl=(59|60)$/.test(g.cs))
+        expect(leader.length).toBe(1)
+        expect(collapsed.length + hits.length).toBe(49)
+        expect(collapsed.length).toBeGreaterThanOrEqual(5)
+      })
+
+      it('a request right after the store is a hit, never collapsed (it waited on nobody)', async () => {
+        const r = route('/p/:i', (n) => ({ text: `v${n}` }))
+        const { get } = await serve([r.spec])
+        for (let i = 0; i < 40; i++) {
+          expect((await get(`/p/${i}`)).cs).toBe('tiercache; fwd=uri-miss; stored')
+          expect((await get(`/p/${i}`)).cs).toMatch(/^tiercache; hit; ttl=(59|60)$/)
+        }
       })
 
       it('waiters are released when the leader throws, and run the handler themselves', async () => {
@@ -247,19 +273,38 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
       })
 
       it('waiters are released when the leader client disconnects', async () => {
-        const r = route('/p', (n) => ({ text: `v${n}` }), {}, 150)
-        const { get } = await serve([r.spec])
+        // the leader's handler outlives the waiter's limit (and lockTimeout is 5 s): the waiter only
+        // finishes in time if the disconnect releases it, and then it runs the handler itself
+        let calls = 0
+        let unblock = (): void => {}
+        const blocked = new Promise<void>((resolve) => {
+          unblock = resolve
+        })
+        const spec: RouteSpec = {
+          path: '/p',
+          options: { ttl: 60 },
+          handler: async () => {
+            const n = ++calls
+            if (n === 1) await Promise.race([blocked, sleep(4000)])
+            else await sleep(20)
+            return { text: `v${n}` }
+          },
+        }
+        const { get } = await serve([spec])
         const ac = new AbortController()
         const leader = get('/p', { signal: ac.signal }).catch(() => undefined)
-        await sleep(20)
+        await sleep(50)
         const waiter = get('/p')
-        await sleep(20)
+        await sleep(50)
         ac.abort()
         const t0 = performance.now()
         const w = await waiter
         expect(w.status).toBe(200)
+        expect(w.text).toBe('v2')
         expect(performance.now() - t0).toBeLessThan(1000)
+        expect(calls).toBe(2)
         await leader
+        unblock()
       })
 
       it('Set-Cookie is never replayed, and such a route is not serialised (hit-for-miss)', async () => {
@@ -414,6 +459,24 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
         const a2 = await get('/me', { headers: { ...auth, 'x-user': 'alice' } })
         expect([a.text, b.text, a2.text]).toEqual(['me alice 1', 'me bob 2', 'me alice 1'])
         expect(a2.headers.get('cache-control')).toBe('private')
+      })
+
+      it('per-user responses stay in the memory tier; shared ones reach the lower tier', async () => {
+        const store = new Map<unknown, unknown>()
+        const cache = createCache({ tiers: [memoryTier(), keyvTier(store)] })
+        const shared = route('/shared', (n) => ({ text: `s${n}` }))
+        const me = route('/me', (n, req) => ({ text: `me ${req.headers['x-user']} ${n}` }), {
+          private: (req) => req.headers['x-user'] as string | undefined,
+        })
+        const { get } = await serve([shared.spec, me.spec], { cache })
+        const alice = { authorization: 'Bearer a', 'x-user': 'alice' }
+        await get('/me', { headers: alice })
+        expect((await get('/me', { headers: alice })).text).toBe('me alice 1')
+        await sleep(50)
+        expect(store.size).toBe(0)
+        await get('/shared')
+        await sleep(50)
+        expect(store.size).toBeGreaterThan(0)
       })
 
       it('no request header or query flag can bypass or refresh', async () => {
@@ -671,6 +734,63 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
         expect(after.cs).toBe('tiercache; fwd=uri-miss; stored')
         expect(JSON.parse(after.text)).toEqual({ id: '42', v: 2 })
       })
+
+      it('automatic tags tag the response when concurrent requests coalesce onto one handler run', async () => {
+        const cache = createCache()
+        let db = 0
+        const spec: RouteSpec = {
+          path: '/products/:id',
+          options: { ttl: 60 },
+          handler: async (req) => {
+            const id = req.params.id
+            await sleep(150)
+            const product = await cache.getOrSet(`product:${id}`, () => ({ id, v: ++db }), {
+              tags: [`product:${id}`],
+            })
+            return { json: product }
+          },
+        }
+        const { get } = await serve([spec], { cache })
+        const all = await Promise.all(Array.from({ length: 10 }, () => get('/products/42')))
+        expect(db).toBe(1)
+        expect(new Set(all.map((g) => g.text))).toEqual(new Set(['{"id":"42","v":1}']))
+        await cache.invalidateTags(['product:42'])
+        const after = await get('/products/42')
+        expect(after.cs).toBe('tiercache; fwd=uri-miss; stored')
+        expect(JSON.parse(after.text)).toEqual({ id: '42', v: 2 })
+      })
+
+      it('an invalidation while the handler runs leaves nothing stored (fill and stale refresh)', async () => {
+        let calls = 0
+        let started = signal()
+        const spec: RouteSpec = {
+          path: '/items/:id',
+          options: { ttl: '400ms', staleWhileRevalidate: 30, tags: (req) => [`item:${req.params.id}`] },
+          handler: async () => {
+            const n = ++calls
+            started.resolve()
+            await sleep(150)
+            return { text: `v${n}` }
+          },
+        }
+        const { get, cache } = await serve([spec])
+        const first = get('/items/1')
+        await started.promise
+        await cache.invalidateTags(['item:1'])
+        expect((await first).text).toBe('v1')
+        const second = await get('/items/1')
+        expect(second.cs).toBe('tiercache; fwd=uri-miss; stored')
+        expect(second.text).toBe('v2')
+        await sleep(450) // stale, inside stale-while-revalidate: the next request refreshes (cache.set)
+        started = signal()
+        const refresher = get('/items/1')
+        await started.promise
+        await cache.invalidateTags(['item:1'])
+        expect((await refresher).text).toBe('v3')
+        const third = await get('/items/1')
+        expect(third.cs).toBe('tiercache; fwd=uri-miss; stored')
+        expect(third.text).toBe('v4')
+      })
     })
 
     describe('mounting', () => {
@@ -683,6 +803,36 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
         const { get } = await serve([plain], { use: { ttl: 60 } })
         await get('/plain/1')
         expect((await get('/plain/1')).cs).toMatch(/hit/)
+      })
+
+      it('nested layers (app-wide and per route) send one Cache-Status; route tags still apply', async () => {
+        const r = route('/items/:id', (n, req) => ({ text: `${req.params.id} ${n}` }), {
+          tags: (req) => [`item:${req.params.id}`],
+        })
+        const { get, cache } = await serve([r.spec], { use: { ttl: 60 } })
+        const a = await get('/items/1')
+        expect(a.cs).toBe('tiercache; fwd=uri-miss; stored')
+        const b = await get('/items/1')
+        expect(b.cs).toMatch(/^tiercache; hit; ttl=(59|60)$/)
+        expect(b.text).toBe('1 1')
+        await cache.invalidateTags(['item:1'])
+        const c = await get('/items/1')
+        expect(c.cs).toBe('tiercache; fwd=uri-miss; stored')
+        expect(c.text).toBe('1 2')
+        expect(r.calls.n).toBe(2)
+      })
+
+      it('nested layers: under an app-wide bypass the per-user route layer caches and owns Cache-Status', async () => {
+        const me = route('/me', (n, req) => ({ text: `me ${req.headers['x-user']} ${n}` }), {
+          private: (req) => req.headers['x-user'] as string | undefined,
+        })
+        const { get } = await serve([me.spec], { use: { ttl: 60 } })
+        const headers = { authorization: 'Bearer x', 'x-user': 'alice' }
+        const a = await get('/me', { headers })
+        expect(a.cs).toBe('tiercache; fwd=uri-miss; stored')
+        const b = await get('/me', { headers })
+        expect(b.cs).toMatch(/^tiercache; hit; ttl=(59|60)$/)
+        expect(b.text).toBe('me alice 1')
       })
 
       it('options are validated at setup with the option named', async () => {

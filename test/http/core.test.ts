@@ -267,6 +267,40 @@ describe('createHttpCache: coalescing', () => {
   })
 })
 
+describe('createHttpCache: collapsed and request tags', () => {
+  it('a request right after the store (same millisecond or not) is a hit, never collapsed', async () => {
+    const { http } = setup()
+    const h = counter()
+    for (let i = 0; i < 300; i++) {
+      const first = await drive(http, view(`/p/${i}`), h)
+      const second = await drive(http, view(`/p/${i}`), h)
+      expect(first.headers['cache-status']).toBe('tiercache; fwd=uri-miss; stored')
+      expect(second.headers['cache-status']).toMatch(/^tiercache; hit; ttl=(59|60)$/)
+    }
+  })
+
+  it("waiters that coalesced onto another request's handler run note the stored response's tags", async () => {
+    const cache = createCache()
+    const { http } = setup({ tags: ['route'] }, cache)
+    let db = 0
+    const handler = async (): Promise<Out> => {
+      await sleep(30)
+      const v = await cache.getOrSet('product:42', () => ++db, { tags: ['product:42'] })
+      return { body: `v${v}` }
+    }
+    const sets = Array.from({ length: 5 }, () => new Set<string>())
+    const results = await Promise.all(sets.map((set) => collectTags(set, () => drive(http, view(), handler))))
+    expect(db).toBe(1)
+    expect(results.filter((r) => r.headers['cache-status']?.endsWith('collapsed'))).toHaveLength(4)
+    for (const set of sets)
+      expect([...set]).toEqual(expect.arrayContaining(['product:42', 'route', urlTag('/p/1')]))
+    // a later hit notes them too
+    const later = new Set<string>()
+    await collectTags(later, () => drive(http, view(), handler))
+    expect([...later]).toEqual(expect.arrayContaining(['product:42', 'route', urlTag('/p/1')]))
+  })
+})
+
 describe('createHttpCache: freshness', () => {
   it('without ttl: stored by max-age, not stored without explicit freshness', async () => {
     const cache = createCache()
