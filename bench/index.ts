@@ -10,6 +10,7 @@
  */
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { ENGINE_SUITES, MODES, meets, type Row, runEngineSuites } from './engine.js'
+import { REDIS_SUITES, runRedisSuites } from './redis.js'
 import { runSerializerBench } from './serializer.js'
 
 const SERIALIZER_BASELINE = 'JSON.stringify/parse (lossy)'
@@ -107,7 +108,7 @@ async function main(): Promise<number> {
     .map((a) => a.trim().toLowerCase())
     .filter((a) => a !== '')
   const include = (suite: string): boolean => filters.length === 0 || filters.some((f) => suite.includes(f))
-  const known = [...ENGINE_SUITES.map((s) => s.name), 'serializer']
+  const known = [...ENGINE_SUITES.map((s) => s.name), 'serializer', ...REDIS_SUITES]
   if (!known.some(include)) {
     console.error(`No suite matches ${filters.join(', ')}. Suites: ${known.join(', ')}`)
     return 2
@@ -132,6 +133,12 @@ async function main(): Promise<number> {
     log('running serializer ...')
     rows.push(...(await serializerRows(quick)))
   }
+  const redisSettings: Array<{ name: string; settings: string }> = []
+  if (REDIS_SUITES.some(include)) {
+    const redis = await runRedisSuites(mode, include, log)
+    rows.push(...redis.rows)
+    redisSettings.push(...redis.settings)
+  }
 
   console.log(renderTable(rows))
   console.log(
@@ -149,6 +156,10 @@ async function main(): Promise<number> {
   if (engine.settings.length > 0) {
     console.log('\nSettings (L1 subjects):')
     for (const s of engine.settings) console.log(`  ${s.name}: ${s.settings}`)
+  }
+  if (redisSettings.length > 0) {
+    console.log('\nSettings (Redis subjects):')
+    for (const s of redisSettings) console.log(`  ${s.name}: ${s.settings}`)
   }
   const failed = rows.filter((r) => r.problems.length > 0)
   console.log(`\n${rows.length} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`)
