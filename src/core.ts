@@ -221,7 +221,10 @@ export class Core {
         if (this.closed) throw new CacheClosedError()
         if (flight.lowerRead !== undefined) {
           const found = await flight.lowerRead
-          if (found !== undefined && Date.now() < found.f) {
+          // A refresh ignores a lower-tier copy that is not newer than the entry it replaces (early refresh
+          // would otherwise re-read the same entry on every hit near expiry instead of loading).
+          const newer = found !== undefined && (stale === undefined || found.c > stale.c)
+          if (found !== undefined && newer && Date.now() < found.f) {
             if (found.x !== undefined) throw found.v
             flight.tags = found.g
             return found.v
