@@ -7,13 +7,13 @@ import { collectTags } from '../src/context.js'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
+import { applyWriteHead as applyHead, replaceHeaders as setPairs } from '../src/http/node.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
 /** Options of the Express `cached()`: function options receive Express's `req` (and `res`). */
 export type ExpressCachedOptions = CachedOptions<Request, Response>
 
-type Pairs = readonly (readonly [string, string])[]
 type Chunk = string | Uint8Array
 type Callback = (error?: Error | null) => void
 const noop = (): void => {}
@@ -60,40 +60,12 @@ function params(req: Request): Record<string, string> {
   return p as Record<string, string>
 }
 
-function setPairs(res: Response, pairs: Pairs): void {
-  for (const name of res.getHeaderNames()) res.removeHeader(name)
-  const grouped = new Map<string, string[]>()
-  for (const [name, value] of pairs) {
-    const list = grouped.get(name)
-    if (list === undefined) grouped.set(name, [value])
-    else list.push(value)
-  }
-  for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values)
-}
-
 function send(res: Response, reply: HttpReply, end: Response['end'] = res.end, cb?: Callback): void {
   setPairs(res, reply.headers)
   res.statusCode = reply.status
   const call = end as (...a: unknown[]) => Response
   if (reply.body === undefined) call.call(res, cb)
   else call.call(res, reply.body, cb)
-}
-
-/** Applies `writeHead(status, [message], [headers])` arguments to `res` without sending anything. */
-function applyHead(res: Response, args: unknown[]): void {
-  res.statusCode = args[0] as number
-  let headers = args[1]
-  if (typeof headers === 'string') {
-    res.statusMessage = headers
-    headers = args[2]
-  }
-  if (Array.isArray(headers)) {
-    // either [[name, value], ...] or a flat [name, value, name, value]
-    if (Array.isArray(headers[0])) for (const [n, v] of headers as [string, string][]) res.setHeader(n, v)
-    else for (let i = 0; i + 1 < headers.length; i += 2) res.setHeader(headers[i], headers[i + 1])
-  } else if (headers !== null && typeof headers === 'object') {
-    for (const [n, v] of Object.entries(headers)) if (v !== undefined) res.setHeader(n, v as string)
-  }
 }
 
 /** Calls `fn` once when the status and headers are final, just before Node writes them. */

@@ -16,6 +16,7 @@ import fp from 'fastify-plugin'
 import { collectTags } from '../src/context.js'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
+import { toBuffer as buf, pairsToRecord, readUpTo } from '../src/http/node.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
@@ -90,7 +91,7 @@ export function cached(options?: FastifyCachedOptions): CachedRouteOptions {
         : typeof payload === 'string'
           ? Buffer.from(payload)
           : payload instanceof Readable
-            ? await gather(payload, http.maxBodySize)
+            ? await readUpTo(payload, http.maxBodySize).then((r) => r.body ?? Readable.from(r.rest))
             : payload // a Buffer; web streams and Response objects are passed through, not stored
     if (!Buffer.isBuffer(body) || body.byteLength > http.maxBodySize) return pass(body)
     return apply(reply, await d.finish({ status, headers, body }), true)
@@ -126,39 +127,11 @@ function view(request: FastifyRequest): HttpRequestView {
   }
 }
 
-const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
-
 /** Sets the reply's status and headers (replacing the handler's when `replace`); returns the payload. */
 function apply(reply: FastifyReply, r: HttpReply, replace: boolean): Buffer | null {
   if (replace) for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name)
-  const grouped: Record<string, string | string[]> = {}
-  for (const [name, value] of r.headers) {
-    const prev = grouped[name]
-    grouped[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
-  }
-  reply.code(r.status).headers(grouped)
+  reply.code(r.status).headers(pairsToRecord(r.headers))
   return r.body === undefined ? null : buf(r.body)
-}
-
-/** The whole stream as a Buffer, or, past `max` bytes, a stream of everything (read so far and the rest). */
-async function gather(stream: Readable, max: number): Promise<Buffer | Readable> {
-  const it = stream[Symbol.asyncIterator]()
-  const chunks: Buffer[] = []
-  let size = 0
-  for (let r = await it.next(); r.done !== true; r = await it.next()) {
-    const chunk = Buffer.from(r.value as Buffer | string)
-    chunks.push(chunk)
-    size += chunk.byteLength
-    if (size > max) {
-      return Readable.from(
-        (async function* rest() {
-          yield* chunks
-          yield* { [Symbol.asyncIterator]: () => it }
-        })(),
-      )
-    }
-  }
-  return Buffer.concat(chunks)
 }
 
 type Hooked = Partial<Record<(typeof HOOKS)[number], unknown>>

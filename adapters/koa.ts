@@ -8,6 +8,7 @@ import { collectTags } from '../src/context.js'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
+import { readUpTo, replaceHeaders, toBuffer } from '../src/http/node.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
@@ -87,21 +88,12 @@ async function capture(ctx: Context, miss: MissDecision, max: number): Promise<B
     setPairs(ctx, miss.stream(ctx.status, ctx.response.headers))
     return undefined
   }
-  const it = source[Symbol.asyncIterator]()
-  const chunks: Buffer[] = []
-  let size = 0
-  for (let r = await it.next(); !r.done; r = await it.next()) {
-    const chunk = toBuffer(r.value)
-    chunks.push(chunk)
-    size += chunk.byteLength
-    if (size > max) {
-      const headers = miss.stream(ctx.status, ctx.response.headers)
-      ctx.body = Readable.from(replay(chunks, it))
-      setPairs(ctx, headers)
-      return undefined
-    }
-  }
-  return Buffer.concat(chunks, size)
+  const read = await readUpTo(source, max)
+  if (read.body !== undefined) return read.body
+  const headers = miss.stream(ctx.status, ctx.response.headers)
+  ctx.body = Readable.from(read.rest)
+  setPairs(ctx, headers)
+  return undefined
 }
 
 /** The async-iterable behind a stream-like body Koa would pipe (Node stream, web stream, Blob, Response). */
@@ -113,39 +105,14 @@ function streamOf(body: unknown): AsyncIterable<unknown> | undefined {
   return undefined
 }
 
-function toBuffer(chunk: unknown): Buffer {
-  if (typeof chunk === 'string') return Buffer.from(chunk)
-  const u8 = chunk as Uint8Array
-  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength)
-}
-
-/** What was buffered, then the rest of the source. */
-async function* replay(head: Buffer[], it: AsyncIterator<unknown>): AsyncGenerator<Buffer> {
-  try {
-    yield* head
-    for (let r = await it.next(); !r.done; r = await it.next()) yield toBuffer(r.value)
-  } finally {
-    await it.return?.()
-  }
-}
-
 /** Sends a reply through Koa: its status, exactly its headers, its body. */
 function send(ctx: Context, reply: HttpReply): void {
   ctx.status = reply.status
-  const b = reply.body
-  ctx.body = b === undefined ? EMPTY : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+  ctx.body = reply.body === undefined ? EMPTY : toBuffer(reply.body)
   setPairs(ctx, reply.headers)
 }
 
 /** Replaces every response header with `pairs` (repeated names become one multi-valued header). */
 function setPairs(ctx: Context, pairs: readonly (readonly [string, string])[]): void {
-  const res = ctx.res
-  for (const name of res.getHeaderNames()) res.removeHeader(name)
-  const grouped = new Map<string, string[]>()
-  for (const [name, value] of pairs) {
-    const list = grouped.get(name)
-    if (list === undefined) grouped.set(name, [value])
-    else list.push(value)
-  }
-  for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values)
+  replaceHeaders(ctx.res, pairs)
 }

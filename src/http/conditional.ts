@@ -128,3 +128,13 @@ export function notModifiedHeaders(headers: readonly (readonly [string, string])
     .filter(([n]) => NOT_MODIFIED_HEADERS.has(n.toLowerCase()))
     .map(([n, v]) => [n.toLowerCase(), v])
 }
+
+/** Picks the conditional request headers (before the adapter strips them from the native request). */
+export function conditionalHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  names: readonly string[],
+): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {}
+  for (const n of names) if (headers[n] !== undefined) out[n] = headers[n]
+  return out
+}

@@ -11,9 +11,10 @@ import type { LoaderContext } from '../flight.js'
 import { buildCacheControl, responseFreshnessMs } from './cache-control.js'
 import type { ResolvedHttpOptions } from './cached-options.js'
 import { isNotModified, notModifiedHeaders, strongEtag } from './conditional.js'
-import { type CacheStatusFwd, storableHeaders } from './headers.js'
+import { type CacheStatusFwd, handlerPairs, hasHeader, storableHeaders } from './headers.js'
 import { hashKeyParts } from './key.js'
-import { responseStoreReason } from './policy.js'
+import type { CapturedResponse, MissDecision } from './miss.js'
+import { responseStoreReason, storedResponseReason } from './policy.js'
 import {
   type CachedResponse,
   firstHeader,
@@ -25,47 +26,7 @@ import {
   withLength,
 } from './reply.js'
 import type { HeaderInput, HttpRequestView } from './types.js'
-import { encodingMatchesVariant, parseVary, varyKey } from './vary.js'
-
-/** A response as the adapter captured it after the handler. */
-export interface CapturedResponse {
-  status: number
-  /** The handler's final headers (either shape). */
-  headers: HeaderInput
-  /** The whole body, or `undefined` when it was streamed through (over `maxBodySize`). */
-  body: Uint8Array | undefined
-}
-
-/** The request that runs the handler and may fill the cache. */
-export interface MissDecision {
-  readonly kind: 'miss'
-  /**
-   * Request headers the adapter removes from the native request before running the handler (the
-   * conditional ones), so a fill always gets a full response; the core answers them itself.
-   */
-  readonly stripRequestHeaders: readonly string[]
-  /** Run the handler inside `collectTags(miss.tags, ...)`: the tags of data it reads land here. */
-  readonly tags: Set<string>
-  /**
-   * Called once the handler's status and headers are final (first write). `true`: buffer the body up
-   * to `maxBodySize` and call `finish`. `false`: call `stream` and pass the body through.
-   */
-  wantsBody(status: number, headers: HeaderInput): boolean
-  /**
-   * Pass-through (not buffering, or the body went past `maxBodySize`): nothing is stored, waiters are
-   * released. Returns the headers to send instead of the handler's (theirs plus `Cache-Status`).
-   */
-  stream(status: number, headers: HeaderInput): [string, string][]
-  /** The handler finished with a buffered body: stores it if allowed; resolves with what to send. */
-  finish(captured: CapturedResponse): Promise<HttpReply>
-  /**
-   * The handler threw: releases waiters; resolves with a stale reply to send instead (within
-   * `staleIfError`), or `undefined` to let the framework's error handling run.
-   */
-  fail(error: unknown): Promise<HttpReply | undefined>
-  /** The client went away before the response was complete: releases waiters. Idempotent. */
-  abort(): void
-}
+import { parseVary, sameList, varyKey } from './vary.js'
 
 /** The engine flight this fill completes (absent when the fill writes with `cache.set`). */
 export interface FlightSlot {
@@ -109,29 +70,9 @@ export interface FillInit<Req, Res> {
   since: number
 }
 
+export type { CapturedResponse, MissDecision }
+
 const noop = (): void => {}
-
-/** The handler's headers as pairs, without a `Cache-Status` (an outer layer's): the fill sends its own. */
-function handlerPairs(headers: HeaderInput): [string, string][] {
-  return toPairs(headers).filter(([n]) => n !== 'cache-status')
-}
-
-/** Converts either header shape to lower-case pairs, keeping every header. */
-export function toPairs(headers: HeaderInput): [string, string][] {
-  if (Array.isArray(headers)) return headers.map(([n, v]) => [n.toLowerCase(), v])
-  const out: [string, string][] = []
-  const record = headers as Readonly<Record<string, string | string[] | number | undefined>>
-  for (const n of Object.keys(record)) {
-    const v = record[n]
-    if (Array.isArray(v)) for (const item of v) out.push([n.toLowerCase(), item])
-    else if (v !== undefined) out.push([n.toLowerCase(), String(v)])
-  }
-  return out
-}
-
-function has(pairs: readonly (readonly [string, string])[], name: string): boolean {
-  return pairs.some(([n]) => n === name)
-}
 
 export class Fill<Req, Res> implements MissDecision {
   readonly kind = 'miss'
@@ -180,7 +121,7 @@ export class Fill<Req, Res> implements MissDecision {
         return this.#staleReply(stale, now, c.status)
       }
     }
-    let reason = this.#storeReason(c, now)
+    let reason = storedResponseReason(c, c.body, this.#s.o.policy, this.#s.o.ttlMs, this.#i.view, now)
     let tags: string[] | undefined
     if (reason === undefined) {
       try {
@@ -199,13 +140,8 @@ export class Fill<Req, Res> implements MissDecision {
       this.#pass(placed, true)
       return this.#plain(c, this.#status({ detail: placed }))
     }
-    return replayResponse(
-      entry,
-      this.#i.view.method,
-      this.#i.conditional,
-      this.#status({ stored: true }),
-      now,
-    )
+    const { method } = this.#i.view
+    return replayResponse(entry, method, this.#i.conditional, this.#status({ stored: true }), now)
   }
 
   async fail(error: unknown): Promise<HttpReply | undefined> {
@@ -225,38 +161,14 @@ export class Fill<Req, Res> implements MissDecision {
     this.#adopted.push(tags)
   }
 
-  /** Why this response cannot be stored (policy, Vary, freshness), or undefined. */
-  #storeReason(c: CapturedResponse, now: number): string | undefined {
-    const { policy, ttlMs } = this.#s.o
-    const view = this.#i.view
-    const body = c.body!
-    const reason = responseStoreReason(
-      { status: c.status, headers: c.headers, bodySize: body.byteLength },
-      policy,
-      view,
-      now,
-    )
-    if (reason !== undefined) return reason
-    const names = parseVary(c.headers)
-    if (names === '*') return 'vary-star'
-    if (names.length > 0) {
-      if (varyKey(names, view, policy) === undefined) return 'vary-credentials'
-      if (names.includes('accept-encoding') && !encodingMatchesVariant(c.headers, view, policy)) {
-        return 'encoding-mismatch'
-      }
-    }
-    if ((ttlMs ?? responseFreshnessMs(c.headers, now)) === undefined) return 'no-freshness'
-    return undefined
-  }
-
   #entry(c: CapturedResponse, body: Uint8Array, now: number): CachedResponse {
     const { o } = this.#s
     const ttlMs = o.ttlMs ?? responseFreshnessMs(c.headers, now) ?? 0
     let headers = storableHeaders(c.headers)
-    if (!has(headers, 'date')) headers.push(['date', new Date(now).toUTCString()])
+    if (!hasHeader(headers, 'date')) headers.push(['date', new Date(now).toUTCString()])
     // an exact copy: a slice of a pooled Buffer would keep the whole pool slab alive
     const own = new Uint8Array(body)
-    if (o.etag && !has(headers, 'etag')) headers.push(['etag', strongEtag(own)])
+    if (o.etag && !hasHeader(headers, 'etag')) headers.push(['etag', strongEtag(own)])
     if (o.policy.cacheControl !== undefined) {
       headers = headers.filter(([n]) => n !== 'cache-control')
       headers.push(['cache-control', buildCacheControl(o.policy.cacheControl)])
@@ -411,7 +323,7 @@ export class Fill<Req, Res> implements MissDecision {
 
   /** Per-user responses without `Cache-Control` are marked `private` for downstream caches. */
   #private(headers: [string, string][]): [string, string][] {
-    if (this.#s.o.private !== undefined && !has(headers, 'cache-control')) {
+    if (this.#s.o.private !== undefined && !hasHeader(headers, 'cache-control')) {
       headers.push(['cache-control', 'private'])
     }
     return headers
@@ -421,18 +333,4 @@ export class Fill<Req, Res> implements MissDecision {
     const detail = extra.detail ?? this.#i.detail
     return this.#s.status({ fwd: this.#i.fwd, stored: extra.stored, detail })
   }
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
-}
-
-/** Picks the conditional request headers (before the adapter strips them from the native request). */
-export function conditionalHeaders(
-  headers: HttpRequestView['headers'],
-  names: readonly string[],
-): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = {}
-  for (const n of names) if (headers[n] !== undefined) out[n] = headers[n]
-  return out
 }

@@ -151,3 +151,25 @@ export function cacheStatus(params: CacheStatusParams): string {
   if (params.detail !== undefined) parts.push(`detail=${sfTokenOrString(params.detail)}`)
   return parts.join('; ')
 }
+
+/** The handler's headers as pairs, without a `Cache-Status` (an outer layer's): the fill sends its own. */
+export function handlerPairs(headers: HeaderInput): [string, string][] {
+  return toPairs(headers).filter(([n]) => n !== 'cache-status')
+}
+
+/** Converts either header shape to lower-case pairs, keeping every header. */
+export function toPairs(headers: HeaderInput): [string, string][] {
+  if (Array.isArray(headers)) return headers.map(([n, v]) => [n.toLowerCase(), v])
+  const out: [string, string][] = []
+  const record = headers as Readonly<Record<string, string | string[] | number | undefined>>
+  for (const n of Object.keys(record)) {
+    const v = record[n]
+    if (Array.isArray(v)) for (const item of v) out.push([n.toLowerCase(), item])
+    else if (v !== undefined) out.push([n.toLowerCase(), String(v)])
+  }
+  return out
+}
+
+export function hasHeader(pairs: readonly (readonly [string, string])[], name: string): boolean {
+  return pairs.some(([n]) => n === name)
+}

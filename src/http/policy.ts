@@ -3,12 +3,13 @@
  * setup-time validation of the route options (HTTP-RULES 1, 3-8, 11, 13, 17; RELIABILITY 33-39).
  */
 import { describe, toMs } from '../duration.js'
-import { buildCacheControl, parseCacheControl, parseExpires } from './cache-control.js'
+import { buildCacheControl, parseCacheControl, parseExpires, responseFreshnessMs } from './cache-control.js'
 import { hasCookies } from './cookies.js'
 import { headerValue, headerValues } from './headers.js'
 import { parseHttpDate } from './http-date.js'
 import { DEFAULT_MAX_QUERY_PARAMS, DEFAULT_MAX_URL_BYTES, queryPairs, splitTarget } from './key.js'
 import type { HeaderInput, HttpPolicyOptions, HttpRequestView } from './types.js'
+import { encodingMatchesVariant, parseVary, varyKey } from './vary.js'
 
 /** Why a request skips the cache (it is served by the handler and nothing is stored). */
 export type BypassReason =
@@ -226,4 +227,32 @@ export function validateCachedOptions(opts: unknown): asserts opts is HttpPolicy
       '`ignoreResponseDirectives` requires `ttl`: without it freshness comes from the response',
     )
   }
+}
+
+/**
+ * Why a buffered response cannot be stored, or `undefined`: the response policy, then `Vary` (`*`,
+ * credentials outside per-user mode, a coding other than the negotiated one), then freshness (without
+ * a route `ttl`, the response must carry explicit freshness).
+ */
+export function storedResponseReason(
+  res: { status: number; headers: HeaderInput },
+  body: Uint8Array,
+  policy: HttpPolicyOptions,
+  ttlMs: number | undefined,
+  view: HttpRequestView,
+  now: number,
+): string | undefined {
+  const { status, headers } = res
+  const reason = responseStoreReason({ status, headers, bodySize: body.byteLength }, policy, view, now)
+  if (reason !== undefined) return reason
+  const names = parseVary(headers)
+  if (names === '*') return 'vary-star'
+  if (names.length > 0) {
+    if (varyKey(names, view, policy) === undefined) return 'vary-credentials'
+    if (names.includes('accept-encoding') && !encodingMatchesVariant(headers, view, policy)) {
+      return 'encoding-mismatch'
+    }
+  }
+  if ((ttlMs ?? responseFreshnessMs(headers, now)) === undefined) return 'no-freshness'
+  return undefined
 }

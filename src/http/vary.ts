@@ -145,3 +145,8 @@ export function encodingMatchesVariant(
   )
   return sent === (chosen ?? 'identity')
 }
+
+/** Whether two lists of field names are equal, in order. */
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
