@@ -5,11 +5,23 @@
  *   npm run bench -- l1 trace     only suites whose name contains one of the words
  *   BENCH_QUICK=1 npm run bench   few rounds: a smoke run, figures are rough
  *
- * Exits non-zero when a correctness check fails (wrong value, wrong loader count, a call that throws).
+ *   npm run bench -- http         the HTTP suite only (frameworks under autocannon, one child process each)
+ *
+ * Exits non-zero when a correctness check fails (wrong value, wrong loader count, a call that throws,
+ * a wrong HTTP response or handler run count).
  * Missing a speed target is reported (MISS), never an error.
  */
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { ENGINE_SUITES, MODES, meets, type Row, runEngineSuites } from './engine.js'
+import {
+  formatHttpTarget,
+  formatRps,
+  HTTP_SUITE,
+  type HttpRow,
+  httpMeets,
+  httpMode,
+  runHttpSuite,
+} from './http.js'
 import { REDIS_SUITES, runRedisSuites } from './redis.js'
 import { runSerializerBench } from './serializer.js'
 
@@ -35,17 +47,24 @@ function formatTarget(row: Row): string {
   return `${t.op === '<=' ? '≤' : '≥'} ${v}`
 }
 
-function renderTable(rows: Row[]): string {
+/** A row of the table: engine rows (time, lower ratio is faster) or http rows (req/s, higher is faster). */
+type TableRow = Row | HttpRow
+
+function renderTable(rows: TableRow[]): string {
   const header = ['suite', 'case', 'median', 'ratio', 'p25-p75', 'vs baseline', 'target', 'result', 'check']
   const cells = rows.map((r) => [
     r.suite,
     r.name,
-    formatTime(r.ns, r.unit),
+    r.unit === 'req/s' ? formatRps(r.rps) : formatTime(r.ns, r.unit),
     formatRatio(r.ratio),
     Number.isFinite(r.ratioP25) ? `${r.ratioP25.toFixed(2)}-${r.ratioP75.toFixed(2)}` : '-',
     r.baseline,
-    formatTarget(r),
-    r.target === undefined ? '' : meets(r.ratio, r.target) ? 'PASS' : 'MISS',
+    r.unit === 'req/s' ? formatHttpTarget(r.target) : formatTarget(r),
+    r.target === undefined
+      ? ''
+      : (r.unit === 'req/s' ? httpMeets(r.ratio, r.target) : meets(r.ratio, r.target))
+        ? 'PASS'
+        : 'MISS',
     r.problems.length === 0 ? 'ok' : '** FAIL **',
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
@@ -108,7 +127,7 @@ async function main(): Promise<number> {
     .map((a) => a.trim().toLowerCase())
     .filter((a) => a !== '')
   const include = (suite: string): boolean => filters.length === 0 || filters.some((f) => suite.includes(f))
-  const known = [...ENGINE_SUITES.map((s) => s.name), 'serializer', ...REDIS_SUITES]
+  const known = [...ENGINE_SUITES.map((s) => s.name), 'serializer', ...REDIS_SUITES, HTTP_SUITE]
   if (!known.some(include)) {
     console.error(`No suite matches ${filters.join(', ')}. Suites: ${known.join(', ')}`)
     return 2
@@ -119,16 +138,26 @@ async function main(): Promise<number> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   )
-  console.log(
-    `mode ${mode.name}: ${mode.rounds} interleaved rounds (stampede ${mode.stampedeRounds}), ` +
-      `~${mode.sampleMs} ms samples, ${mode.warmupMs} ms warm-up per candidate\n`,
-  )
+  if (ENGINE_SUITES.some((s) => include(s.name))) {
+    console.log(
+      `mode ${mode.name}: ${mode.rounds} interleaved rounds (stampede ${mode.stampedeRounds}), ` +
+        `~${mode.sampleMs} ms samples, ${mode.warmupMs} ms warm-up per candidate`,
+    )
+  }
+  if (include(HTTP_SUITE)) {
+    const h = httpMode(quick)
+    console.log(
+      `http: ${h.rounds} interleaved rounds of ${h.seconds} s per server, ` +
+        `warm-up up to ${h.warmupRuns} x ${h.warmupSeconds} s`,
+    )
+  }
+  console.log('')
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`)
   }
   const started = performance.now()
   const engine = await runEngineSuites(mode, include, log)
-  const rows = [...engine.rows]
+  const rows: TableRow[] = [...engine.rows]
   if (include('serializer')) {
     log('running serializer ...')
     rows.push(...(await serializerRows(quick)))
@@ -139,15 +168,31 @@ async function main(): Promise<number> {
     rows.push(...redis.rows)
     redisSettings.push(...redis.settings)
   }
+  const httpInfo: string[] = []
+  if (include(HTTP_SUITE)) {
+    const http = await runHttpSuite(httpMode(quick), log)
+    rows.push(...http.rows)
+    httpInfo.push(...http.info)
+  }
 
   console.log(renderTable(rows))
-  console.log(
-    '\nratio = median over rounds of (case time / baseline time, same round); lower is faster. ' +
-      'p25-p75 = spread of those per-round ratios.',
-  )
-  console.log(
-    'serializer rows come from bench/serializer.ts (best of its rounds, ratio = time vs its JSON baseline).',
-  )
+  console.log('')
+  if (rows.some((r) => r.unit !== 'req/s')) {
+    console.log(
+      'ratio = median over rounds of (case time / baseline time, same round); lower is faster. ' +
+        'p25-p75 = spread of those per-round ratios.',
+    )
+    console.log(
+      'serializer rows come from bench/serializer.ts (best of its rounds, ratio = time vs its JSON baseline).',
+    )
+  }
+  if (httpInfo.length > 0) {
+    console.log(
+      'http rows: median = requests/s; ratio = median over rounds of (case req/s / baseline req/s, same round); ' +
+        'HIGHER is faster. p25-p75 = spread of those per-round ratios.',
+    )
+    for (const line of httpInfo) console.log(line)
+  }
   const notes = rows.filter((r) => r.note !== undefined)
   if (notes.length > 0) {
     console.log('\nNotes:')
