@@ -545,13 +545,17 @@ export class Lower {
       const size = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.byteLength
       if (size > limit) return this.#tooLarge(i, t, key, new ValueTooLargeError(key, size, limit, t.name))
     }
+    // The new value replaces what a queued delete of the key was for: taken out of the queue while the write
+    // is in flight (so no replay deletes the new value after it), put back if the write fails.
+    const q = this.#retry[i]
+    const queued = q !== undefined && q.keys.size !== 0 && q.keys.delete(key)
     const r = await this.#guard(i, 'set', key, this.#o.writeTimeout, () => t.set(key, payload, ttl))
     if (r === TOO_LARGE) return false
-    if (r === FAILED) return false
+    if (r === FAILED) {
+      if (queued) this.#enqueue(i, key)
+      return false
+    }
     b?.writeAccepted()
-    // The new value replaces what the queued delete was for.
-    const q = this.#retry[i]
-    if (q !== undefined && q.keys.size !== 0) q.keys.delete(key)
     return true
   }
 
