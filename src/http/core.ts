@@ -126,6 +126,11 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
   readonly #extraMs: number
   /** Keys whose stale-while-revalidate refresh runs in this process, with the lease's end. */
   readonly #refreshing = new Map<string, number>()
+  /**
+   * Refills of expired responses the engine still holds (it hits on them, so it cannot coalesce them):
+   * the promise settles with the refill, the lease bounds a refill that never settles.
+   */
+  readonly #refilling = new Map<string, { done: Promise<void>; until: number }>()
   /** Requests of this route waiting on a flight, by key. */
   readonly #waiting = new Map<string, Set<Waiter>>()
   readonly #collapse = (key: string): void => {
@@ -220,11 +225,12 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     }
   }
 
-  async #lookup(st: RequestState<Req, Res>): Promise<HttpDecision> {
+  /** `retried`: this request waited on another request's refill of an expired entry (see `#serve`). */
+  async #lookup(st: RequestState<Req, Res>, retried = false): Promise<HttpDecision> {
     const got = await this.#get(st.primary)
     if (got.kind !== 'value') return this.#notValue(st, got, st.primary, undefined, 'uri-miss')
     const v = got.value
-    if (v.kind === 'response') return this.#serve(st, st.primary, undefined, v, got.collapsed)
+    if (v.kind === 'response') return this.#serve(st, st.primary, undefined, v, got.collapsed, retried)
     if (v.kind === 'pass') return this.#fill(st, st.primary, undefined, undefined, 'uri-miss', 'hit-for-miss')
     const vk = varyKey(v.names, st.view, this.#o.policy)
     if (vk === undefined) return this.#bypass('vary')
@@ -232,7 +238,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     const got2 = await this.#get(variant)
     if (got2.kind !== 'value') return this.#notValue(st, got2, variant, v, 'vary-miss')
     const w = got2.value
-    if (w.kind === 'response') return this.#serve(st, variant, v, w, got.collapsed || got2.collapsed)
+    if (w.kind === 'response') return this.#serve(st, variant, v, w, got.collapsed || got2.collapsed, retried)
     return this.#fill(st, variant, v, undefined, 'vary-miss', 'hit-for-miss')
   }
 
@@ -254,9 +260,11 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     index: VaryIndex | undefined,
     v: CachedResponse,
     collapsed: boolean,
-  ): HttpDecision {
+    retried = false,
+  ): HttpDecision | Promise<HttpDecision> {
     const now = Date.now()
     const ttl = ttlSeconds(v, now)
+    collapsed ||= retried
     if (now < v.freshUntil) {
       // collapsed: this request waited on the flight another request's handler run completed
       const status = collapsed
@@ -276,7 +284,54 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     if (now < v.freshUntil + this.#o.sieMs) {
       return this.#hit(st, v, this.#status({ fwd: 'stale', ttl, detail: 'stale-if-error' }), now)
     }
-    return this.#fill(st, key, index, undefined, 'stale', undefined)
+    return this.#refill(st, key, index, now, retried)
+  }
+
+  /**
+   * An expired response the engine still hits on (its clock is coarser, or a tier's lags): no engine
+   * flight coalesces the refill, so this route does. The first request refills; the others wait for
+   * it (up to `lockTimeout`) and look up again, running the handler themselves only if it stored nothing.
+   */
+  #refill(
+    st: RequestState<Req, Res>,
+    key: string,
+    index: VaryIndex | undefined,
+    now: number,
+    retried: boolean,
+  ): MissDecision | Promise<HttpDecision> {
+    if (retried) return this.#fill(st, key, index, undefined, 'stale', undefined)
+    const lease = this.#refilling.get(key)
+    if (lease === undefined || lease.until <= now) {
+      let release = noop
+      const done = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const mine = { done, until: now + REFRESH_LEASE_MS }
+      this.#refilling.set(key, mine)
+      const settle = (): void => {
+        if (this.#refilling.get(key) === mine) this.#refilling.delete(key)
+        release()
+      }
+      return this.#fill(st, key, index, undefined, 'stale', undefined, undefined, settle)
+    }
+    return this.#afterRefill(st, key, index, lease.done)
+  }
+
+  async #afterRefill(
+    st: RequestState<Req, Res>,
+    key: string,
+    index: VaryIndex | undefined,
+    done: Promise<void>,
+  ): Promise<HttpDecision> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#o.lockMs)
+      timer.unref?.()
+    })
+    const landed = await Promise.race([done.then(() => true), timeout])
+    clearTimeout(timer)
+    if (!landed) return this.#fill(st, key, index, undefined, 'stale', 'lock-timeout')
+    return this.#lookup(st, true)
   }
 
   #hit(st: RequestState<Req, Res>, v: CachedResponse, status: [string, string][], now: number): HitDecision {

@@ -329,6 +329,35 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
     })
 
     describe('stale serving', () => {
+      it('an expired entry the engine still holds is refilled once, not once per request', async () => {
+        // an L1 whose entries look fresh for a while longer (a lagging engine clock, or a tier whose
+        // clock runs behind): the HTTP layer sees the response expired while the engine still hits
+        const inner = memoryTier()
+        const lag = 2000
+        const lagging: LocalTier = {
+          kind: 'local',
+          name: 'lagging',
+          get: (key) => {
+            const e = inner.get(key)
+            return e === undefined ? undefined : { ...e, f: e.f + lag, w: e.w + lag, s: e.s + lag }
+          },
+          set: (key, entry, ttlMs) => inner.set(key, entry, ttlMs + lag),
+          delete: (key) => inner.delete(key),
+          clear: () => inner.clear(),
+          get size() {
+            return inner.size
+          },
+        }
+        const r = route('/p', (n) => ({ text: `v${n}` }), { ttl: '300ms' }, 20)
+        const { get } = await serve([r.spec], { cache: createCache({ tiers: [lagging] }) })
+        expect((await get('/p')).text).toBe('v1')
+        await sleep(350)
+        const all = await Promise.all(Array.from({ length: 20 }, () => get('/p')))
+        expect(r.calls.n).toBe(2)
+        expect(all.every((g) => g.status === 200 && g.text === 'v2')).toBe(true)
+        expect((await get('/p')).cs).toMatch(/^tiercache; hit; ttl=0$/)
+      })
+
       it('stale-while-revalidate: during a refresh other requests get the stale response at once', async () => {
         const r = route('/p', (n) => ({ text: `v${n}` }), { ttl: '300ms', staleWhileRevalidate: 30 }, 0)
         const slow = { on: false }
