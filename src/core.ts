@@ -49,6 +49,8 @@ export class Core {
   /** Callers waiting with soft/hard timers: `close()` settles them so no timer outlives the cache. */
   readonly #timed = new Set<() => void>()
   #lastStamp = Number.NEGATIVE_INFINITY
+  /** Loads whose loader is running synchronously right now (nested loaders stack up). */
+  readonly #syncFlights: Flight[] = []
 
   constructor(init: {
     l1: LocalTier | undefined
@@ -102,6 +104,7 @@ export class Core {
     this.cancels++
     const flight = this.inflight.get(k)
     if (flight !== undefined) flight.cancelled = true
+    for (const f of this.#syncFlights) if (f.key === k) f.cancelled = true
     const orphan = this.#orphans.get(k)
     if (orphan !== undefined) {
       orphan.cancelled = true
@@ -209,12 +212,14 @@ export class Core {
     background: boolean,
   ): Flight {
     const flight = new Flight(k, this.stamp(), background)
-    this.inflight.set(k, flight)
     const lower = this.lower !== undefined && !o.localOnly
     if (!lower && !background) {
+      // Registered in the in-flight map only if the loader returns a promise (nothing can join a load
+      // that finishes synchronously).
       this.#invoke(flight, k, key, loader, o, scope, stale)
       return flight
     }
+    this.inflight.set(k, flight)
     if (lower) flight.lowerRead = this.#readLower(k, key, flight)
     const run = async (): Promise<unknown> => {
       try {
@@ -262,6 +267,7 @@ export class Core {
     stale: Entry | undefined,
   ): void {
     if (channels.load.hasSubscribers) {
+      this.inflight.set(k, flight)
       const run = async (): Promise<T> => {
         try {
           return await this.#load(flight, k, key, loader, o, scope, stale)
@@ -277,22 +283,25 @@ export class Core {
     const t0 = clock()
     this.counters.loads++
     let result: T | PromiseLike<T>
+    // While the loader runs synchronously, `cancel` finds this flight here instead of in the map.
+    this.#syncFlights.push(flight)
     try {
       result = loader(ctx)
     } catch (cause) {
-      this.inflight.delete(k)
+      this.#syncFlights.pop()
       flight.done = Promise.reject(this.#failed(flight, k, key, cause, ctx, o, scope))
       flight.done.catch(noop)
       return
     }
+    this.#syncFlights.pop()
     if (!isThenable(result)) {
-      this.inflight.delete(k)
       this.#complete(flight, k, key, result, ctx, t0, o, scope)
       // Nobody can wait on a flight that settled synchronously, so it gets no promise.
       flight.settled = true
       flight.value = result
       return
     }
+    this.inflight.set(k, flight)
     flight.done = Promise.resolve(result).then(
       (value) => {
         if (this.inflight.get(k) === flight) this.inflight.delete(k)
