@@ -54,9 +54,10 @@ export function memoryTier(options: MemoryTierOptions = {}): LocalTier {
     onEvict: undefined,
     get: (key) => lru.get(key),
     set(key, entry, ttlMs) {
-      const ttl = ttlMs === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(ttlMs))
+      // Expiry is the engine's (it reads the entry's own times); lru-cache only bounds entries and bytes.
+      void ttlMs
       if (maxEntrySize === undefined) {
-        lru.set(key, entry, { ttl })
+        lru.set(key, entry)
         return
       }
       const size = estimateSize(entry.v) + key.length * 2 + 64
@@ -64,7 +65,7 @@ export function memoryTier(options: MemoryTierOptions = {}): LocalTier {
         lru.delete(key)
         return
       }
-      lru.set(key, entry, maxSize === undefined ? { ttl } : { ttl, size })
+      lru.set(key, entry, maxSize === undefined ? undefined : { size })
     },
     delete: (key) => {
       lru.delete(key)
