@@ -4,7 +4,7 @@ import { collecting, noteTags } from './context.js'
 import type { Entry } from './entry.js'
 import { CacheClosedError, LoaderError, LoaderTimeoutError } from './errors.js'
 import { channels, Emitter } from './events.js'
-import { Flight, LoadContext } from './flight.js'
+import { Flight, type LoaderContext } from './flight.js'
 import type { Resolved } from './options.js'
 import type { Lower } from './stack.js'
 import { Counters } from './stats.js'
@@ -12,7 +12,7 @@ import { TagRegistry } from './tags.js'
 import type { LocalTier } from './tiers/types.js'
 
 /** A loader as the engine calls it. */
-export type Loader<T> = (ctx: LoadContext<T>) => T | Promise<T>
+export type Loader<T> = (ctx: LoaderContext<T>) => T | Promise<T>
 
 const NONE = Number.POSITIVE_INFINITY
 /** Most loads given up by their callers (hardTimeout) tracked for cancellation; older ones are not stored. */
@@ -104,7 +104,7 @@ export class Core {
     this.cancels++
     const flight = this.inflight.get(k)
     if (flight !== undefined) flight.cancelled = true
-    for (const f of this.#syncFlights) if (f.key === k) f.cancelled = true
+    for (const f of this.#syncFlights) if (f.k === k) f.cancelled = true
     const orphan = this.#orphans.get(k)
     if (orphan !== undefined) {
       orphan.cancelled = true
@@ -211,7 +211,7 @@ export class Core {
     stale: Entry | undefined,
     background: boolean,
   ): Flight {
-    const flight = new Flight(k, this.stamp(), background)
+    const flight = new Flight(k, key, this.stamp(), background)
     const lower = this.lower !== undefined && !o.localOnly
     if (!lower && !background) {
       // Registered in the in-flight map only if the loader returns a promise (nothing can join a load
@@ -231,7 +231,7 @@ export class Core {
           const newer = found !== undefined && (stale === undefined || found.c > stale.c)
           if (found !== undefined && newer && Date.now() < found.f) {
             if (found.x !== undefined) throw found.v
-            flight.tags = found.g
+            flight.resultTags = found.g
             return found.v
           }
           if (found !== undefined && stale === undefined) stale = found
@@ -279,14 +279,14 @@ export class Core {
       flight.done.catch(noop)
       return
     }
-    const ctx = new LoadContext<T>(key, stale, flight)
+    const ctx = flight.replacing(stale)
     const t0 = clock()
     this.counters.loads++
     let result: T | PromiseLike<T>
     // While the loader runs synchronously, `cancel` finds this flight here instead of in the map.
     this.#syncFlights.push(flight)
     try {
-      result = loader(ctx)
+      result = loader(ctx as LoaderContext<T>)
     } catch (cause) {
       this.#syncFlights.pop()
       flight.done = Promise.reject(this.#failed(flight, k, key, cause, ctx, o, scope))
@@ -344,14 +344,14 @@ export class Core {
     scope: Scope,
     stale: Entry | undefined,
   ): Promise<T> {
-    const ctx = new LoadContext<T>(key, stale, flight)
+    const ctx = flight.replacing(stale)
     const t0 = clock()
     this.counters.loads++
     let value: T
     try {
       value = channels.load.hasSubscribers
-        ? await channels.load.tracePromise(async () => loader(ctx), { key })
-        : await loader(ctx)
+        ? await channels.load.tracePromise(async () => loader(ctx as LoaderContext<T>), { key })
+        : await loader(ctx as LoaderContext<T>)
     } catch (cause) {
       throw this.#failed(flight, k, key, cause, ctx, o, scope)
     }
@@ -365,7 +365,7 @@ export class Core {
     k: string,
     key: string,
     cause: unknown,
-    ctx: LoadContext<T>,
+    ctx: Flight,
     o: Resolved,
     scope: Scope,
   ): LoaderError {
@@ -387,7 +387,7 @@ export class Core {
     k: string,
     key: string,
     value: T,
-    ctx: LoadContext<T>,
+    ctx: Flight,
     t0: number,
     o: Resolved,
     scope: Scope,
@@ -395,7 +395,7 @@ export class Core {
     const duration = clock() - t0
     const ttl = ctx.ttl ?? o.ttl
     const tags = entryTags(scope, ctx.tags ?? o.tags)
-    flight.tags = tags
+    flight.resultTags = tags
     if (collecting && tags !== undefined) noteTags(tags)
     let stored = false
     if (value !== undefined && !ctx.skipped && ttl > 0) {
@@ -462,7 +462,7 @@ export class Core {
     if (!soft && o.hard === NONE) {
       try {
         const v = (await flight.done) as T
-        if (collecting && flight.tags !== undefined) noteTags(flight.tags)
+        if (collecting && flight.resultTags !== undefined) noteTags(flight.resultTags)
         return this.#own(v)
       } catch (err) {
         return this.#fallback<T>(err, s, key, flight)
@@ -496,8 +496,8 @@ export class Core {
           this.counters.loadErrors++
           flight.abort(err)
           // A later call starts a new load; this one may still finish and fill the cache.
-          if (this.inflight.get(flight.key) === flight) {
-            this.inflight.delete(flight.key)
+          if (this.inflight.get(flight.k) === flight) {
+            this.inflight.delete(flight.k)
             this.#orphan(flight)
           }
           this.#fallback<T>(err, s, key, flight).then(resolve, reject)
@@ -506,7 +506,7 @@ export class Core {
       flight.done.then(
         (v) => {
           if (!finish()) return
-          if (collecting && flight.tags !== undefined) noteTags(flight.tags)
+          if (collecting && flight.resultTags !== undefined) noteTags(flight.resultTags)
           resolve(this.#own(v as T))
         },
         (err: unknown) => {
@@ -524,7 +524,7 @@ export class Core {
   #fallback<T>(err: unknown, s: Entry | undefined, key: string, flight: Flight): Promise<T> {
     const now = Date.now()
     if (s !== undefined && s.x === undefined && now < s.s) {
-      this.#backOff(flight.key, now)
+      this.#backOff(flight.k, now)
       this.report(err, 'load', key)
       return this.serveStale<T>(s, key, 'error')
     }
@@ -534,7 +534,7 @@ export class Core {
   /** Keeps a given-up load reachable by `cancel` until it settles (bounded: the oldest is cancelled). */
   #orphan(flight: Flight): void {
     flight.orphaned = true
-    const k = flight.key
+    const k = flight.k
     const prev = this.#orphans.get(k)
     if (prev !== undefined) {
       prev.cancelled = true

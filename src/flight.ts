@@ -3,10 +3,15 @@ import type { Entry } from './entry.js'
 import { checkTags } from './options.js'
 
 /**
- * One load in progress for one key. Every caller of that key while it runs shares `done`: the lower-tier
- * read, the loader and the writes happen once. It is removed from the in-flight map when it settles.
+ * One load in progress for one key, and the context its loader receives (one object for both). Every
+ * caller of that key while it runs shares `done`: the lower-tier read, the loader and the writes happen
+ * once. It is removed from the in-flight map when it settles.
  */
-export class Flight {
+export class Flight implements LoaderContext<unknown> {
+  /** The internal (scoped) key. */
+  readonly k: string
+  /** The key as the caller gave it (what the loader sees). */
+  readonly key: string
   /** When the load started (epoch ms). Invalidations at or after it win over its result. */
   readonly start: number
   /** Set by `delete`/`set` of the key while the load runs: the result is returned but not stored. */
@@ -22,17 +27,30 @@ export class Flight {
   settled = false
   value: unknown = undefined
   /** The scoped tags of the result, for callers collecting request tags. */
-  tags: string[] | undefined = undefined
+  resultTags: string[] | undefined = undefined
+  /** Loader overrides: `setTtl`, `setTags`, `skipCache`. */
+  ttl: number | undefined = undefined
+  tags: readonly string[] | undefined = undefined
+  skipped = false
+  stale: unknown = undefined
+  hasStale = false
   #controller: AbortController | undefined = undefined
   #abortReason: unknown = undefined
 
-  /** The internal (scoped) key. */
-  readonly key: string
-
-  constructor(key: string, start: number, background: boolean) {
+  constructor(k: string, key: string, start: number, background: boolean) {
+    this.k = k
     this.key = key
     this.start = start
     this.background = background
+  }
+
+  /** Hands the stale entry being replaced to the loader. */
+  replacing(stale: Entry | undefined): this {
+    if (stale !== undefined && stale.x === undefined) {
+      this.hasStale = true
+      this.stale = stale.v
+    }
+    return this
   }
 
   /** The loader's signal, created on first use so loaders that ignore it cost nothing. */
@@ -48,6 +66,19 @@ export class Flight {
     if (this.#abortReason !== undefined) return
     this.#abortReason = reason
     this.#controller?.abort(reason)
+  }
+
+  setTtl(ttl: Duration): void {
+    this.ttl = toMs(ttl, 'ttl')
+  }
+
+  setTags(tags: readonly string[]): void {
+    checkTags(tags, 'tags')
+    this.tags = [...tags]
+  }
+
+  skipCache(): void {
+    this.skipped = true
   }
 }
 
@@ -67,38 +98,4 @@ export interface LoaderContext<T = unknown> {
   setTags(tags: readonly string[]): void
   /** Returns the value to callers without storing it. */
   skipCache(): void
-}
-
-export class LoadContext<T> implements LoaderContext<T> {
-  ttl: number | undefined = undefined
-  tags: readonly string[] | undefined = undefined
-  skipped = false
-  readonly key: string
-  readonly stale: T | undefined
-  readonly hasStale: boolean
-  readonly #flight: Flight
-
-  constructor(key: string, stale: Entry | undefined, flight: Flight) {
-    this.key = key
-    this.hasStale = stale !== undefined && stale.x === undefined
-    this.stale = this.hasStale ? (stale!.v as T) : undefined
-    this.#flight = flight
-  }
-
-  get signal(): AbortSignal {
-    return this.#flight.signal
-  }
-
-  setTtl(ttl: Duration): void {
-    this.ttl = toMs(ttl, 'ttl')
-  }
-
-  setTags(tags: readonly string[]): void {
-    checkTags(tags, 'tags')
-    this.tags = [...tags]
-  }
-
-  skipCache(): void {
-    this.skipped = true
-  }
 }
