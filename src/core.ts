@@ -360,7 +360,7 @@ export class Core {
   }
 
   /** A load failed: counts it, stores a negative entry when configured, returns the error for callers. */
-  #failed<T>(
+  #failed(
     flight: Flight,
     k: string,
     key: string,
