@@ -162,6 +162,29 @@ export class Cache {
     }
   }
 
+  /**
+   * The fresh value of `key` from the in-process memory tier, or `undefined`: synchronous, no I/O, no
+   * lower tier, no load. Counts a hit (not a miss) and tags the current collector like `getOrSet`'s hit.
+   */
+  peek<T = unknown>(key: string): T | undefined {
+    if (typeof key !== 'string' || key.length === 0) throw keyError(key)
+    const l1 = this.#l1
+    if (l1 === undefined) return undefined
+    const e = l1.get(internalKey(this.#scope.prefix, key))
+    if (e === undefined) return undefined
+    const now = clock()
+    const core = this.#core
+    if (now < e.f && (e.g === undefined || core.tags.isValid(e)) && e.x === undefined) {
+      const c = core.counters
+      c.hits++
+      c.byTier[0]!++
+      if (collecting && e.g !== undefined) noteTags(e.g)
+      if (core.events.wants('hit')) core.events.emit('hit', { key, tier: l1.name })
+      return (core.clone ? structuredClone(e.v) : e.v) as T
+    }
+    return undefined
+  }
+
   /** XFetch: refresh early with probability growing as expiry nears, weighted by the loader's duration. */
   #maybeEarly<T>(
     e: Entry,

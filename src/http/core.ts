@@ -18,6 +18,7 @@ import { type CachedOptions, type ResolvedHttpOptions, resolveHttpOptions } from
 import { conditionalHeaders } from './conditional.js'
 import type { MissDecision } from './fill.js'
 import { Fill, type FillInit, type FillShared, type FlightSlot } from './fill.js'
+import { cacheStatus } from './headers.js'
 import { INFLUENCE_HEADERS, influenceKey } from './influence.js'
 import { invalidateAfterWrite, isUnsafeMethod, urlTag } from './invalidate.js'
 import { hashKeyParts, requestKey } from './key.js'
@@ -71,6 +72,11 @@ export interface HttpCache<Req = HttpRequestView, Res = unknown> {
   readonly maxBodySize: number
   /** Decides what to do with a request. Never rejects because of the cache (fails open to `bypass`). */
   begin(view: HttpRequestView, req: Req, res: Res): Promise<HttpDecision>
+  /**
+   * `begin` without a promise when none is needed: a fresh hit in the memory tier is returned as is
+   * (the adapter can answer in the same tick); anything else is the promise `begin` would return.
+   */
+  decide(view: HttpRequestView, req: Req, res: Res): HttpDecision | Promise<HttpDecision>
 }
 
 type Got =
@@ -84,7 +90,6 @@ interface RequestState<Req, Res> {
   req: Req
   res: Res
   primary: string
-  urlTag: string
 }
 
 /** A request waiting on an engine flight; marked when another request's fill completes that flight. */
@@ -99,11 +104,20 @@ interface Waiter {
  */
 const layers = new WeakMap<object, Fill<unknown, unknown> | BypassDecision>()
 
+/** Records the layer that acted first on a native request (a hit needs no record). */
+function remember(native: object, d: HttpDecision): HttpDecision {
+  if (d.kind !== 'hit') layers.set(native, d as Fill<unknown, unknown> | BypassDecision)
+  return d
+}
+
 /** Remaining freshness for `Cache-Status`: whole seconds, at most -1 once stale. */
 export function ttlSeconds(v: CachedResponse, now: number): number {
   const s = (v.freshUntil - now) / 1000
   return s > 0 ? Math.round(s) : Math.min(-1, Math.floor(s))
 }
+
+/** Most request keys remembered per route (raw request parts to hashed key). */
+const KEY_MEMO_SIZE = 10_000
 
 /** Longest time a stale-while-revalidate refresh is considered in progress. */
 const REFRESH_LEASE_MS = 60_000
@@ -122,6 +136,10 @@ export function createHttpCache<Req = HttpRequestView, Res = unknown>(
 class RouteCache<Req, Res> implements HttpCache<Req, Res> {
   readonly #o: ResolvedHttpOptions<Req, Res>
   readonly #status: StatusHeader
+  /** `Cache-Status` of a fresh hit up to the ttl value (`undefined`: the header is disabled). */
+  readonly #hitStatus: string | undefined
+  /** Hashed request keys by their raw parts (`null`: the URL bypasses), bounded, oldest dropped first. */
+  readonly #keys = new Map<string, string | null>()
   readonly #engine: EntryOptions
   readonly #extraMs: number
   /** Keys whose stale-while-revalidate refresh runs in this process, with the lease's end. */
@@ -141,6 +159,8 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
   constructor(o: ResolvedHttpOptions<Req, Res>) {
     this.#o = o
     this.#status = statusHeader(o.statusName)
+    this.#hitStatus =
+      o.statusName === false ? undefined : `${cacheStatus({ cache: o.statusName, hit: true })}; ttl=`
     this.#extraMs = Math.max(o.swrMs, o.sieMs) - o.swrMs
     this.#engine = {
       staleWhileRevalidate: 0,
@@ -162,6 +182,10 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
   }
 
   async begin(view: HttpRequestView, req: Req, res: Res): Promise<HttpDecision> {
+    return this.decide(view, req, res)
+  }
+
+  decide(view: HttpRequestView, req: Req, res: Res): HttpDecision | Promise<HttpDecision> {
     const native = typeof req === 'object' && req !== null ? (req as object) : undefined
     const outer = native === undefined ? undefined : layers.get(native)
     if (outer instanceof Fill) {
@@ -174,13 +198,18 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     }
     // under an outer bypass this (more specific) layer decides, and owns Cache-Status
     if (outer !== undefined) outer.headers.length = 0
-    const d = await this.#begin(view, req, res)
-    if (native !== undefined && d.kind !== 'hit')
-      layers.set(native, d as Fill<unknown, unknown> | BypassDecision)
-    return d
+    let d: HttpDecision | Promise<HttpDecision>
+    try {
+      d = this.#begin(view, req, res)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    if (native === undefined) return d
+    if (d instanceof Promise) return d.then((x) => remember(native, x))
+    return remember(native, d)
   }
 
-  async #begin(view: HttpRequestView, req: Req, res: Res): Promise<HttpDecision> {
+  #begin(view: HttpRequestView, req: Req, res: Res): HttpDecision | Promise<HttpDecision> {
     const o = this.#o
     const method = view.method
     if (method !== 'GET' && method !== 'HEAD') {
@@ -200,7 +229,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       if (id === undefined || id === null || id === '') return this.#bypass('no-identity')
       partition = hashKeyParts(['user', typeof id, String(id)])
     }
-    let primary = requestKey(view, o.policy, partition)
+    let primary = this.#requestKey(view, partition)
     if (primary === undefined) return this.#bypass('url')
     if (o.key !== undefined) {
       const custom = o.key(req)
@@ -211,17 +240,56 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     }
     const influence = influenceKey(view.headers)
     if (influence !== undefined) primary = hashKeyParts([primary, influence])
-    const state: RequestState<Req, Res> = {
-      view,
-      req,
-      res,
-      primary,
-      urlTag: urlTag(view.url),
+    if (method === 'GET') {
+      const hit = this.#freshHit(view, primary)
+      if (hit !== undefined) return hit
     }
+    const state: RequestState<Req, Res> = { view, req, res, primary }
+    return (method === 'HEAD' ? this.#head(state) : this.#lookup(state)).catch(() =>
+      this.#bypass('cache-error'),
+    )
+  }
+
+  /** The request key, remembered by the raw parts it is derived from (unless it depends on cookies). */
+  #requestKey(view: HttpRequestView, partition: string | undefined): string | undefined {
+    const policy = this.#o.policy
+    if (policy.cookies !== undefined) return requestKey(view, policy, partition)
+    const pattern = view.route?.pattern
+    const raw =
+      `${view.method === 'HEAD' ? 'GET' : view.method} ${view.protocol.length}:${view.protocol}` +
+      `${view.host.length}:${view.host}${pattern === undefined ? '-' : `${pattern.length}:${pattern}`}` +
+      `${view.url.length}:${view.url}${partition ?? '-'}`
+    const memo = this.#keys.get(raw)
+    if (memo !== undefined) return memo ?? undefined
+    const key = requestKey(view, policy, partition)
+    if (this.#keys.size >= KEY_MEMO_SIZE) this.#keys.delete(this.#keys.keys().next().value!)
+    this.#keys.set(raw, key ?? null)
+    return key
+  }
+
+  /**
+   * A fresh stored response read synchronously from the memory tier, or `undefined` when the full
+   * lookup must run (nothing in memory, stale, a hit-for-miss marker, a missing variant, a failing
+   * cache).
+   */
+  #freshHit(view: HttpRequestView, primary: string): HitDecision | undefined {
     try {
-      return method === 'HEAD' ? await this.#head(state) : await this.#lookup(state)
+      const cache = this.cache
+      let v = cache.peek<HttpEntry>(primary)
+      if (v?.kind === 'vary') {
+        const vk = varyKey(v.names, view, this.#o.policy)
+        v = vk === undefined ? undefined : cache.peek<HttpEntry>(hashKeyParts([primary, vk]))
+      }
+      if (v?.kind !== 'response') return undefined
+      const now = Date.now()
+      if (now >= v.freshUntil) return undefined
+      const prefix = this.#hitStatus
+      const status: [string, string][] =
+        prefix === undefined ? [] : [['cache-status', prefix + ttlSeconds(v, now)]]
+      const reply = replayResponse(v, view.method, view.headers, status, now)
+      return { kind: 'hit', status: reply.status, headers: reply.headers, body: reply.body }
     } catch {
-      return this.#bypass('cache-error')
+      return undefined
     }
   }
 
@@ -386,7 +454,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       fwd,
       detail,
       conditional: conditionalHeaders(st.view.headers, CONDITIONAL_HEADERS),
-      urlTag: st.urlTag,
+      urlTag: urlTag(st.view.url),
       onSettle,
       since: Date.now(),
     }

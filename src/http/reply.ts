@@ -79,14 +79,40 @@ export function replayResponse(
   const age: [string, string] = ['age', String(ageSeconds(entry.storedAt, now))]
   if (
     entry.status === 200 &&
+    isConditional(reqHeaders) &&
     evaluateConditional(reqHeaders, { etag: entry.etag, lastModified: entry.lastModified }, method) ===
       'not-modified'
   ) {
     return { status: 304, headers: [...notModifiedHeaders(entry.headers), age, ...extra], body: undefined }
   }
-  const headers = withLength(entry.headers, entry.status, entry.body.byteLength)
-  headers.push(age, ...extra)
+  const ready = sendHeaders(entry)
+  const headers = new Array<[string, string]>(ready.length + 1 + extra.length)
+  for (let i = 0; i < ready.length; i++) headers[i] = ready[i]!
+  headers[ready.length] = age
+  for (let i = 0; i < extra.length; i++) headers[ready.length + 1 + i] = extra[i]!
   return { status: entry.status, headers, body: method === 'HEAD' ? undefined : entry.body }
+}
+
+/** The stored headers of each entry as sent (with the real `Content-Length`), built on its first replay. */
+const ready = new WeakMap<CachedResponse, readonly [string, string][]>()
+
+function sendHeaders(entry: CachedResponse): readonly [string, string][] {
+  let headers = ready.get(entry)
+  if (headers === undefined) {
+    headers = withLength(entry.headers, entry.status, entry.body.byteLength)
+    ready.set(entry, headers)
+  }
+  return headers
+}
+
+/** Whether the request carries a conditional header (a record's names are lower-case, as in a request view). */
+function isConditional(headers: HeaderInput): boolean {
+  if (Array.isArray(headers)) {
+    return headers.some(([n]) => CONDITIONAL_HEADERS.includes((n as string).toLowerCase()))
+  }
+  const record = headers as Readonly<Record<string, unknown>>
+  for (const name of CONDITIONAL_HEADERS) if (record[name] !== undefined) return true
+  return false
 }
 
 /** The first value of a header among pairs. */

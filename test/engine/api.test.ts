@@ -1,5 +1,6 @@
 import diagnostics from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { collectTags } from '../../src/context.js'
 import {
   CacheClosedError,
   type CacheEventName,
@@ -94,6 +95,36 @@ describe('get / set / has / delete / clear / getMany / setMany', () => {
     await expect(cache.setMany({} as unknown as [])).rejects.toThrow(/`entries`/)
     expect(cache.stats().loads).toBe(0)
     await cache.close()
+  })
+})
+
+describe('peek', () => {
+  it('returns the fresh memory-tier value synchronously, counts a hit, notes tags; never loads or reads lower tiers', async () => {
+    vi.useFakeTimers()
+    const cache = createCache()
+    const log = record(cache, ['hit', 'miss'])
+    expect(cache.peek('k')).toBeUndefined()
+    await cache.set('k', { v: 1 }, { ttl: 1, tags: ['t'] })
+    expect(cache.peek('k')).toEqual({ v: 1 })
+    const seen = new Set<string>()
+    collectTags(seen, () => cache.peek('k'))
+    expect([...seen]).toEqual(['t'])
+    expect(cache.stats()).toMatchObject({ hits: 2, misses: 0, loads: 0 })
+    expect(log).toEqual([
+      { event: 'hit', payload: { key: 'k', tier: 'memory' } },
+      { event: 'hit', payload: { key: 'k', tier: 'memory' } },
+    ])
+    await cache.invalidateTags(['t'])
+    expect(cache.peek('k')).toBeUndefined()
+    await cache.set('k', 2, { ttl: 1, staleWhileRevalidate: 10, jitter: 0 })
+    vi.advanceTimersByTime(1001)
+    expect(cache.peek('k')).toBeUndefined() // stale: no
+    expect(cache.namespace('n').peek('k')).toBeUndefined()
+    expect(() => cache.peek('')).toThrow(TypeError)
+    const remoteOnly = createCache({
+      tiers: [{ kind: 'remote', name: 'r', get: async () => undefined } as never],
+    })
+    expect(remoteOnly.peek('k')).toBeUndefined()
   })
 })
 
