@@ -1,103 +1,19 @@
-import { type Duration, optionalMs } from './duration.js'
+import { Breaker, type BreakerState, isNodeFailure, isWriteRefusal } from './breaker.js'
 import { ENTRY_VERSION, type Entry } from './entry.js'
 import { TierError, TimeoutError, ValueTooLargeError } from './errors.js'
-import type { Serializer } from './serializer/types.js'
-import { defaultSerializer } from './serializer.js'
+import { RETRY_QUEUE_SIZE, RetryQueue } from './retry-queue.js'
+import type { EntryCodec } from './stack-options.js'
 import type { Payload, RemoteTier, Tier } from './tiers/types.js'
 
-/** How entries become payloads for remote tiers. */
-export interface EntryCodec {
-  serialize(value: unknown): Payload
-  deserialize(data: Payload): unknown
-}
-
-/** Circuit breaker of each remote tier. */
-export interface BreakerOptions {
-  /**
-   * Consecutive failures (errors or missed deadlines) of a tier that open its breaker. While open, the tier
-   * is skipped: reads are misses, writes and deletes report `false`, nothing is sent.
-   * @default 5
-   */
-  threshold?: number
-  /**
-   * How long an open breaker skips the tier. Then exactly one call goes through as a probe (half-open): its
-   * success closes the breaker, its failure opens it for another `breakDuration`. Also the window in which a
-   * tier that refuses writes (Redis `OOM`, `READONLY`, memcached out of memory) gets no more writes and
-   * its error is reported once.
-   * A number is seconds.
-   * @default '2s'
-   */
-  breakDuration?: Duration
-}
-
-/**
- * Options of the remote part of a tier stack. Part of the cache options.
- */
-export interface TierStackOptions {
-  /**
-   * Deadline of every remote read (Redis, Memcached, Keyv). A read that misses it is a miss: the next tier
-   * or the loader answers, and the late reply is discarded. A number is seconds.
-   * @default '100ms'
-   */
-  readTimeout?: Duration
-  /**
-   * Deadline of every remote write and delete (`clear()` gets ten times this). A number is seconds.
-   * @default '1s'
-   */
-  writeTimeout?: Duration
-  /**
-   * Circuit breaker of each remote tier, or `false` to call failing tiers every time.
-   * @default { threshold: 5, breakDuration: '2s' }
-   */
-  breaker?: BreakerOptions | false
-  /**
-   * How entries are turned into bytes or text for remote tiers.
-   * @default the tagged-JSON serializer (`jsonSerializer`)
-   */
-  serializer?: Serializer
-}
-
-/** {@link TierStackOptions} resolved to the parts of {@link LowerOptions} they set. */
-export interface ResolvedStackOptions {
-  codec: EntryCodec
-  readTimeout: number
-  writeTimeout: number
-  breaker: { threshold: number; breakDuration: number } | false
-}
-
-/** Validates and resolves {@link TierStackOptions}; throws a `TypeError` naming a bad option. */
-export function resolveTierStackOptions(o: TierStackOptions = {}): ResolvedStackOptions {
-  const readTimeout = optionalMs(o.readTimeout, 'readTimeout', 100)
-  const writeTimeout = optionalMs(o.writeTimeout, 'writeTimeout', 1000)
-  if (readTimeout <= 0) throw new TypeError('Expected `readTimeout` to be above 0')
-  if (writeTimeout <= 0) throw new TypeError('Expected `writeTimeout` to be above 0')
-  let breaker: ResolvedStackOptions['breaker'] = false
-  if (o.breaker !== false) {
-    const b = o.breaker ?? {}
-    if (b === null || typeof b !== 'object') {
-      throw new TypeError(`Expected \`breaker\` to be an object or false, got ${String(b)}`)
-    }
-    const threshold = b.threshold ?? 5
-    if (!Number.isInteger(threshold) || threshold < 1) {
-      throw new TypeError(`Expected \`breaker.threshold\` to be a positive integer, got ${String(threshold)}`)
-    }
-    const breakDuration = optionalMs(b.breakDuration, 'breaker.breakDuration', 2000)
-    if (breakDuration <= 0 || breakDuration === Number.POSITIVE_INFINITY) {
-      throw new TypeError('Expected `breaker.breakDuration` to be a finite duration above 0')
-    }
-    breaker = { threshold, breakDuration }
-  }
-  const serializer = o.serializer ?? defaultSerializer
-  if (
-    serializer === null ||
-    typeof serializer !== 'object' ||
-    typeof serializer.serialize !== 'function' ||
-    typeof serializer.deserialize !== 'function'
-  ) {
-    throw new TypeError('Expected `serializer` to be an object with `serialize` and `deserialize` functions')
-  }
-  return { codec: serializer, readTimeout, writeTimeout, breaker }
-}
+export { Breaker, type BreakerState, isNodeFailure, isWriteRefusal } from './breaker.js'
+export { RETRY_QUEUE_SIZE } from './retry-queue.js'
+export {
+  type BreakerOptions,
+  type EntryCodec,
+  type ResolvedStackOptions,
+  resolveTierStackOptions,
+  type TierStackOptions,
+} from './stack-options.js'
 
 export interface LowerOptions {
   /** Index in the cache's tier list of the first tier handled here. */
@@ -119,114 +35,6 @@ export interface LowerOptions {
    * @default 10000
    */
   retryQueueSize?: number
-}
-
-/** Default bound of each remote tier's retry queue. */
-export const RETRY_QUEUE_SIZE = 10_000
-/** Keys sent per replayed delete call (`deleteMany` when the tier has it). */
-const RETRY_BATCH = 100
-/** Replays are retried at this interval (ms) when the tier has no breaker. */
-const RETRY_INTERVAL = 1000
-
-/**
- * The invalidations a remote tier did not acknowledge, replayed when it answers again: deleted keys (in the
- * order they failed; a key deleted again moves to the end) and a pending `clear()`.
- */
-class RetryQueue {
-  /** Key -> sequence number of its latest enqueue (a replay removes a key only if not enqueued again since). */
-  readonly keys = new Map<string, number>()
-  clear = false
-  seq = 0
-  replaying = false
-  kicked = false
-  timer: NodeJS.Timeout | undefined
-  dropped = 0
-  lastDropReport = 0
-
-  get size(): number {
-    return this.keys.size + (this.clear ? 1 : 0)
-  }
-}
-
-export type BreakerState = 'closed' | 'open' | 'half-open'
-
-/**
- * The circuit breaker of one remote tier, plus a write gate for tiers that refuse writes while reads work
- * (out of memory): writes stop for a window and the refusal is reported once per window.
- */
-export class Breaker {
-  state: BreakerState = 'closed'
-  failures = 0
-  #until = 0
-  #probing = false
-  #writesUntil = 0
-  #writeProbing = false
-  constructor(
-    readonly threshold: number,
-    readonly breakDuration: number,
-    readonly onChange: (state: BreakerState) => void,
-  ) {}
-
-  /** Whether a call may go to the tier now; in half-open, true once (the probe). */
-  allow(): boolean {
-    if (this.state === 'closed') return true
-    if (this.state === 'open') {
-      if (Date.now() < this.#until) return false
-      this.#set('half-open')
-    }
-    if (this.#probing) return false
-    this.#probing = true
-    return true
-  }
-
-  success(): void {
-    this.failures = 0
-    this.#probing = false
-    if (this.state !== 'closed') this.#set('closed')
-  }
-
-  failure(): void {
-    this.#probing = false
-    if (this.state === 'half-open' || ++this.failures >= this.threshold) {
-      this.#until = Date.now() + this.breakDuration
-      this.failures = 0
-      this.#set('open')
-    }
-  }
-
-  /** Whether a write may go to the tier (false inside a write-refusal window but for one probe after it). */
-  allowWrite(): boolean {
-    if (this.#writesUntil === 0) return true
-    if (Date.now() < this.#writesUntil || this.#writeProbing) return false
-    this.#writeProbing = true
-    return true
-  }
-
-  /** A write was refused; true when this opens a new window (report it), false inside one. */
-  writeRefused(): boolean {
-    this.#writeProbing = false
-    this.#writesUntil = Date.now() + this.breakDuration
-    return this.#reportedWindow()
-  }
-
-  writeAccepted(): void {
-    this.#writeProbing = false
-    this.#writesUntil = 0
-    this.#lastReport = 0
-  }
-
-  #lastReport = 0
-  #reportedWindow(): boolean {
-    const now = Date.now()
-    if (now - this.#lastReport < this.breakDuration) return false
-    this.#lastReport = now
-    return true
-  }
-
-  #set(state: BreakerState): void {
-    this.state = state
-    this.onChange(state)
-  }
 }
 
 /**
@@ -331,7 +139,7 @@ export class Lower {
           if (q !== undefined) {
             q.keys.clear()
             q.clear = false
-            this.#idle(q)
+            q.idle()
           }
           return true
         }
@@ -339,7 +147,7 @@ export class Lower {
           const q = this.#queue(i)
           q.keys.clear()
           q.clear = true
-          this.#arm(i, q)
+          q.arm()
         }
         return false
       }),
@@ -351,11 +159,7 @@ export class Lower {
   async close(): Promise<void> {
     this.#closed = true
     for (const q of this.#retry) {
-      if (q === undefined) continue
-      q.keys.clear()
-      q.clear = false
-      clearTimeout(q.timer)
-      q.timer = undefined
+      if (q !== undefined) q.drop()
     }
     await Promise.allSettled(this.#tiers.map((t) => t.close?.()))
   }
@@ -374,123 +178,43 @@ export class Lower {
     return false
   }
 
+  /** Tier `i`'s retry queue (created on first use). */
   #queue(i: number): RetryQueue {
     let q = this.#retry[i]
-    if (q === undefined) this.#retry[i] = q = new RetryQueue()
+    if (q === undefined) {
+      const t = this.#tiers[i]! as RemoteTier
+      const acknowledged = (r: unknown): boolean => r !== FAILED
+      this.#retry[i] = q = new RetryQueue({
+        name: t.name,
+        limit: this.#retryLimit,
+        breakDuration: this.#breakers[i]?.breakDuration,
+        closed: () => this.#closed,
+        clear: () =>
+          this.#guard(i, 'clear', undefined, this.#o.writeTimeout * 10, () => t.clear(), true).then(
+            acknowledged,
+          ),
+        delete: (keys) =>
+          this.#guard(
+            i,
+            'delete',
+            keys.length === 1 ? keys[0] : undefined,
+            this.#o.writeTimeout,
+            () =>
+              t.deleteMany !== undefined && keys.length > 1
+                ? t.deleteMany(keys)
+                : Promise.all(keys.map((k) => t.delete(k))).then(() => undefined),
+            true,
+          ).then(acknowledged),
+        onError: (error, key) => this.#o.onError(error, key),
+      })
+    }
     return q
   }
 
   /** Queues the delete of `key` on tier `i` (bounded: the oldest key is dropped and reported). */
   #enqueue(i: number, key: string): void {
     if (this.#closed) return
-    const q = this.#queue(i)
-    if (q.clear) return // the pending clear() removes it anyway
-    q.keys.delete(key)
-    q.keys.set(key, ++q.seq)
-    if (q.keys.size > this.#retryLimit) {
-      let oldest: string | undefined
-      for (const k of q.keys.keys()) {
-        oldest = k
-        break
-      }
-      if (oldest !== undefined) q.keys.delete(oldest)
-      q.dropped++
-      const now = Date.now()
-      // Reported at most once a second, with the count dropped since the last report.
-      if (now - q.lastDropReport >= 1000) {
-        const t = this.#tiers[i]!
-        const n = q.dropped
-        q.dropped = 0
-        q.lastDropReport = now
-        const err = new Error(
-          `retry queue full (${this.#retryLimit} keys): dropped ${n} unacknowledged delete${n === 1 ? '' : 's'}, the oldest of ${JSON.stringify(oldest)}`,
-        )
-        this.#o.onError(new TierError(t.name, 'retry', err, oldest), oldest)
-      }
-    }
-    this.#arm(i, q)
-  }
-
-  /** Makes sure a replay of tier `i`'s queue is attempted later (unref'ed timer; also after any success). */
-  #arm(i: number, q: RetryQueue): void {
-    if (q.timer !== undefined || q.replaying || this.#closed || q.size === 0) return
-    const b = this.#breakers[i]
-    const wait = b === undefined ? RETRY_INTERVAL : Math.min(b.breakDuration, RETRY_INTERVAL * 5)
-    q.timer = setTimeout(() => {
-      q.timer = undefined
-      this.#replay(i)
-    }, wait)
-    q.timer.unref()
-  }
-
-  /**
-   * Replays tier `i`'s queue soon after a successful call. Deferred, so that the caller of that call (a
-   * `set` of a queued key removes it from the queue) runs first: a replay never deletes a newer value.
-   */
-  #kick(i: number, q: RetryQueue): void {
-    if (q.replaying || q.kicked) return
-    q.kicked = true
-    setImmediate(() => {
-      q.kicked = false
-      this.#replay(i)
-    })
-  }
-
-  #idle(q: RetryQueue): void {
-    if (q.size === 0 && q.timer !== undefined) {
-      clearTimeout(q.timer)
-      q.timer = undefined
-    }
-  }
-
-  /**
-   * Sends tier `i`'s queued invalidations, in batches, through the same deadline and breaker as any call
-   * (the first batch is the breaker's probe when it is half-open). Stops at the first failure and tries
-   * again later. Never throws.
-   */
-  #replay(i: number): void {
-    const q = this.#retry[i]
-    if (q === undefined || q.replaying || this.#closed || q.size === 0) return
-    q.replaying = true
-    const t = this.#tiers[i]! as RemoteTier
-    const run = async (): Promise<void> => {
-      while (!this.#closed && q.size !== 0) {
-        if (q.clear) {
-          const r = await this.#guard(i, 'clear', undefined, this.#o.writeTimeout * 10, () => t.clear(), true)
-          if (r === FAILED) return
-          q.clear = false
-          q.keys.clear()
-          continue
-        }
-        const batch: Array<[string, number]> = []
-        for (const entry of q.keys) {
-          batch.push(entry)
-          if (batch.length === RETRY_BATCH) break
-        }
-        const keys = batch.map(([k]) => k)
-        const r = await this.#guard(
-          i,
-          'delete',
-          keys.length === 1 ? keys[0] : undefined,
-          this.#o.writeTimeout,
-          () =>
-            t.deleteMany !== undefined && keys.length > 1
-              ? t.deleteMany(keys)
-              : Promise.all(keys.map((k) => t.delete(k))).then(() => undefined),
-          true,
-        )
-        if (r === FAILED) return
-        // Keys deleted again meanwhile stay queued: their latest delete was not the one replayed.
-        for (const [k, n] of batch) if (q.keys.get(k) === n) q.keys.delete(k)
-      }
-    }
-    run()
-      .catch(() => {})
-      .finally(() => {
-        q.replaying = false
-        if (q.size === 0) this.#idle(q)
-        else this.#arm(i, q)
-      })
+    this.#queue(i).enqueue(key)
   }
 
   async #getFrom(i: number, key: string): Promise<Entry | undefined> {
@@ -499,7 +223,7 @@ export class Lower {
     // A key whose delete this tier has not acknowledged is not read from it.
     const q = this.#retry[i]
     if (q !== undefined && (q.clear || (q.keys.size !== 0 && q.keys.has(key)))) {
-      this.#arm(i, q)
+      q.arm()
       return undefined
     }
     const data = await this.#guard(i, 'get', key, this.#o.readTimeout, () => t.get(key))
@@ -601,7 +325,7 @@ export class Lower {
         (r) => {
           b?.success()
           const q = replay ? undefined : this.#retry[i]
-          if (q !== undefined && q.size !== 0) this.#kick(i, q)
+          if (q !== undefined && q.size !== 0) q.kick()
           return r
         },
         (err: unknown) => this.#failed(i, b, op, key, err),
@@ -623,7 +347,7 @@ export class Lower {
           clearTimeout(timer)
           b?.success()
           // The tier answers again: send what it missed.
-          if (q !== undefined && q.size !== 0) this.#kick(i, q)
+          if (q !== undefined && q.size !== 0) q.kick()
           resolve(r)
         },
         (err: unknown) => {
@@ -666,20 +390,6 @@ export class Lower {
 }
 
 const TOO_LARGE = Symbol('too large')
-
-/**
- * A tier marks an error `nodeFailure: true` when one node of several failed (its keys miss, the others
- * work): reported, but not counted by the tier's breaker.
- */
-export function isNodeFailure(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { nodeFailure?: unknown }).nodeFailure === true
-}
-
-/** Errors of a reachable server that refuses writes: Redis OOM / READONLY, memcached out of memory. */
-export function isWriteRefusal(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : ''
-  return /^(OOM|READONLY)\b|out of memory|SERVER_ERROR out of memory/i.test(message)
-}
 
 const FAILED = Symbol('failed')
 const SKIPPED: Promise<typeof FAILED> = Promise.resolve(FAILED)

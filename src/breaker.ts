@@ -1,0 +1,94 @@
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+/**
+ * The circuit breaker of one remote tier, plus a write gate for tiers that refuse writes while reads work
+ * (out of memory): writes stop for a window and the refusal is reported once per window.
+ */
+export class Breaker {
+  state: BreakerState = 'closed'
+  failures = 0
+  #until = 0
+  #probing = false
+  #writesUntil = 0
+  #writeProbing = false
+  constructor(
+    readonly threshold: number,
+    readonly breakDuration: number,
+    readonly onChange: (state: BreakerState) => void,
+  ) {}
+
+  /** Whether a call may go to the tier now; in half-open, true once (the probe). */
+  allow(): boolean {
+    if (this.state === 'closed') return true
+    if (this.state === 'open') {
+      if (Date.now() < this.#until) return false
+      this.#set('half-open')
+    }
+    if (this.#probing) return false
+    this.#probing = true
+    return true
+  }
+
+  success(): void {
+    this.failures = 0
+    this.#probing = false
+    if (this.state !== 'closed') this.#set('closed')
+  }
+
+  failure(): void {
+    this.#probing = false
+    if (this.state === 'half-open' || ++this.failures >= this.threshold) {
+      this.#until = Date.now() + this.breakDuration
+      this.failures = 0
+      this.#set('open')
+    }
+  }
+
+  /** Whether a write may go to the tier (false inside a write-refusal window but for one probe after it). */
+  allowWrite(): boolean {
+    if (this.#writesUntil === 0) return true
+    if (Date.now() < this.#writesUntil || this.#writeProbing) return false
+    this.#writeProbing = true
+    return true
+  }
+
+  /** A write was refused; true when this opens a new window (report it), false inside one. */
+  writeRefused(): boolean {
+    this.#writeProbing = false
+    this.#writesUntil = Date.now() + this.breakDuration
+    return this.#reportedWindow()
+  }
+
+  writeAccepted(): void {
+    this.#writeProbing = false
+    this.#writesUntil = 0
+    this.#lastReport = 0
+  }
+
+  #lastReport = 0
+  #reportedWindow(): boolean {
+    const now = Date.now()
+    if (now - this.#lastReport < this.breakDuration) return false
+    this.#lastReport = now
+    return true
+  }
+
+  #set(state: BreakerState): void {
+    this.state = state
+    this.onChange(state)
+  }
+}
+
+/**
+ * A tier marks an error `nodeFailure: true` when one node of several failed (its keys miss, the others
+ * work): reported, but not counted by the tier's breaker.
+ */
+export function isNodeFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { nodeFailure?: unknown }).nodeFailure === true
+}
+
+/** Errors of a reachable server that refuses writes: Redis OOM / READONLY, memcached out of memory. */
+export function isWriteRefusal(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : ''
+  return /^(OOM|READONLY)\b|out of memory|SERVER_ERROR out of memory/i.test(message)
+}
