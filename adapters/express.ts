@@ -5,7 +5,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { collectTags } from '../src/context.js'
 import type { CachedOptions } from '../src/http/cached-options.js'
-import { createHttpCache } from '../src/http/core.js'
+import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
 import { applyWriteHead as applyHead, replaceHeaders as setPairs } from '../src/http/node.js'
 import type { HttpReply } from '../src/http/reply.js'
@@ -21,19 +21,26 @@ const noop = (): void => {}
 /** A middleware that answers from the cache, or runs the route and stores what it may. */
 export function cached(options?: ExpressCachedOptions): RequestHandler {
   const http = createHttpCache<Request, Response>(options)
+  const act = (req: Request, res: Response, next: NextFunction, d: HttpDecision): void => {
+    if (d.kind === 'hit') {
+      send(res, d)
+      return
+    }
+    if (d.kind === 'bypass') {
+      for (const [name, value] of d.headers) res.setHeader(name, value)
+      const after = d.onResponse
+      if (after !== undefined) onHead(res, () => void after(res.statusCode, res.getHeaders()).catch(noop))
+      next()
+      return
+    }
+    for (const name of d.stripRequestHeaders) delete req.headers[name]
+    capture(res, d, http.maxBodySize)
+    collectTags(d.tags, () => next())
+  }
   return function tiercache(req: Request, res: Response, next: NextFunction): void {
-    http.begin(view(req), req, res).then((d) => {
-      if (d.kind === 'hit') return send(res, d)
-      if (d.kind === 'bypass') {
-        for (const [name, value] of d.headers) res.setHeader(name, value)
-        const after = d.onResponse
-        if (after !== undefined) onHead(res, () => void after(res.statusCode, res.getHeaders()).catch(noop))
-        return next()
-      }
-      for (const name of d.stripRequestHeaders) delete req.headers[name]
-      capture(res, d, http.maxBodySize)
-      collectTags(d.tags, () => next())
-    }, next)
+    const d = http.decide(view(req), req, res)
+    if (d instanceof Promise) d.then((x) => act(req, res, next, x), next)
+    else act(req, res, next, d)
   }
 }
 

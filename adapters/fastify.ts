@@ -67,7 +67,10 @@ export function cached(options?: FastifyCachedOptions): CachedRouteOptions {
         )
       }
     }
-    http.begin(view(request), request, reply).then(decide, () => done()) // fail open
+    const d = http.decide(view(request), request, reply)
+    if (d instanceof Promise)
+      d.then(decide, () => done()) // fail open
+    else decide(d)
   }
   async function tiercacheCapture(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
     const d = states.get(request)

@@ -2,10 +2,10 @@
  * `tiercache/hono`: `app.get('/products/:id', cached({ ttl: 60 }), handler)` or `app.use('/api/*', cached(...))`.
  * Translates Hono's `Request`/`Response` for the HTTP core; all decisions live in `src/http`.
  */
-import type { Context, Env, MiddlewareHandler } from 'hono'
+import type { Context, Env, MiddlewareHandler, Next } from 'hono'
 import { collectTags } from '../src/context.js'
 import type { CachedOptions } from '../src/http/cached-options.js'
-import { createHttpCache } from '../src/http/core.js'
+import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
@@ -21,8 +21,7 @@ const noop = (): void => {}
 export function cached<E extends Env = Env>(options?: HonoCachedOptions<E>): MiddlewareHandler<E> {
   const http = createHttpCache<Context<E>, Context<E>>(options)
   const max = http.maxBodySize
-  return async function tiercache(c, next) {
-    const d = await http.begin(view(c), c, c)
+  const act = async (c: Context<E>, next: Next, d: HttpDecision): Promise<Response | void> => {
     if (d.kind === 'hit') return reply(d)
     if (d.kind === 'bypass') {
       await next()
@@ -55,6 +54,13 @@ export function cached<E extends Env = Env>(options?: HonoCachedOptions<E>): Mid
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
+  }
+  return function tiercache(c, next) {
+    const d = http.decide(view(c), c, c)
+    if (d instanceof Promise) return d.then((x) => act(c, next, x))
+    // a fresh hit: answered in this tick, no promise
+    if (d.kind === 'hit') return reply(d) as unknown as Promise<Response>
+    return act(c, next, d)
   }
 }
 

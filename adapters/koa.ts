@@ -6,7 +6,7 @@ import { Readable } from 'node:stream'
 import type { Context, Middleware, Next } from 'koa'
 import { collectTags } from '../src/context.js'
 import type { CachedOptions } from '../src/http/cached-options.js'
-import { createHttpCache } from '../src/http/core.js'
+import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
 import { readUpTo, replaceHeaders, toBuffer } from '../src/http/node.js'
 import type { HttpReply } from '../src/http/reply.js'
@@ -22,8 +22,7 @@ const EMPTY = Buffer.alloc(0)
 /** A middleware that answers from the cache, or runs the rest of the chain and stores what it may. */
 export function cached(options?: KoaCachedOptions): Middleware {
   const http = createHttpCache<Context, Context>(options)
-  return async function tiercache(ctx: Context, next: Next): Promise<void> {
-    const d = await http.begin(view(ctx), ctx, ctx)
+  const act = async (ctx: Context, next: Next, d: HttpDecision): Promise<void> => {
     if (d.kind === 'hit') return send(ctx, d)
     if (d.kind === 'bypass') {
       for (const [name, value] of d.headers) ctx.set(name, value)
@@ -47,6 +46,13 @@ export function cached(options?: KoaCachedOptions): Middleware {
       if (reply === undefined) throw err
       send(ctx, reply)
     }
+  }
+  return function tiercache(ctx: Context, next: Next): Promise<void> | undefined {
+    const d = http.decide(view(ctx), ctx, ctx)
+    if (d instanceof Promise) return d.then((x) => act(ctx, next, x))
+    // a fresh hit: answered in this tick, no promise (koa-compose wraps the return value)
+    if (d.kind === 'hit') return void send(ctx, d)
+    return act(ctx, next, d)
   }
 }
 
