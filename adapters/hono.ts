@@ -87,7 +87,23 @@ function view(c: Context): HttpRequestView {
 
 type Body = Uint8Array | ReadableStream<Uint8Array> | null | undefined
 function respond(status: number, headers: Pairs, body: Body): Response {
-  return new Response(body === undefined || NULL_BODY.has(status) ? null : body, { status, headers })
+  return new Response(body === undefined || NULL_BODY.has(status) ? null : body, {
+    status,
+    headers: headersInit(headers),
+  })
+}
+
+/**
+ * Pairs as a plain record when no name repeats (@hono/node-server then writes them without building
+ * a `Headers`); otherwise the pairs themselves.
+ */
+function headersInit(pairs: Pairs): Pairs | Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of pairs) {
+    if (Object.hasOwn(out, name)) return pairs
+    out[name] = value
+  }
+  return out
 }
 const reply = (r: HttpReply): Response => respond(r.status, r.headers, r.body)
 
