@@ -202,6 +202,42 @@ describe('createHttpCache: miss, hit, headers', () => {
   })
 })
 
+describe('createHttpCache: decide', () => {
+  it('a fresh hit (also of a Vary variant) is returned without a promise; misses, stale and HEAD are promises', async () => {
+    const { http } = setup({ ttl: '200ms' })
+    const v = view('/d')
+    const miss = http.decide(v, {} as HttpRequestView, undefined)
+    expect(miss).toBeInstanceOf(Promise)
+    const m = await miss
+    if (m.kind === 'miss') m.abort() // releases the flight
+    await drive(http, view('/d'), counter())
+    const hit = http.decide(view('/d'), {} as HttpRequestView, undefined)
+    expect(hit).not.toBeInstanceOf(Promise)
+    expect(hit).toMatchObject({ kind: 'hit', status: 200 })
+    expect(record((hit as { headers: [string, string][] }).headers)['cache-status']).toBe(
+      'tiercache; hit; ttl=0',
+    )
+    expect(http.decide(view('/d', {}, 'HEAD'), {} as HttpRequestView, undefined)).toBeInstanceOf(Promise)
+    const cond = http.decide(view('/d', { 'if-none-match': '*' }), {} as HttpRequestView, undefined)
+    expect(cond).toMatchObject({ kind: 'hit', status: 304 })
+    await drive(
+      http,
+      view('/vary', { 'accept-language': 'de' }),
+      counter(() => ({ headers: { vary: 'Accept-Language' }, body: 'de' })),
+    )
+    expect(
+      http.decide(view('/vary', { 'accept-language': 'de' }), {} as HttpRequestView, undefined),
+    ).toMatchObject({
+      kind: 'hit',
+    })
+    expect(
+      http.decide(view('/vary', { 'accept-language': 'fr' }), {} as HttpRequestView, undefined),
+    ).toBeInstanceOf(Promise)
+    await sleep(250)
+    expect(http.decide(view('/d'), {} as HttpRequestView, undefined)).toBeInstanceOf(Promise)
+  })
+})
+
 describe('createHttpCache: coalescing', () => {
   it('50 concurrent misses run the handler once; waiters are marked collapsed', async () => {
     const { http } = setup()
