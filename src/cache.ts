@@ -136,13 +136,8 @@ export class Cache {
           const now = clock()
           const core = this.#core
           if (now < e.f && (e.g === undefined || core.tags.isValid(e)) && e.x === undefined) {
-            const c = core.counters
-            c.hits++
-            c.byTier[0]!++
-            if (collecting && e.g !== undefined) noteTags(e.g)
             if (e.d > 0 && e.f - now < e.d * 20) this.#maybeEarly(e, k, key, loader, options, now)
-            if (core.events.wants('hit')) core.events.emit('hit', { key, tier: l1.name })
-            return Promise.resolve((core.clone ? structuredClone(e.v) : e.v) as T)
+            return Promise.resolve(this.#served(e, key, l1.name) as T)
           }
         }
       }
@@ -175,14 +170,20 @@ export class Cache {
     const now = clock()
     const core = this.#core
     if (now < e.f && (e.g === undefined || core.tags.isValid(e)) && e.x === undefined) {
-      const c = core.counters
-      c.hits++
-      c.byTier[0]!++
-      if (collecting && e.g !== undefined) noteTags(e.g)
-      if (core.events.wants('hit')) core.events.emit('hit', { key, tier: l1.name })
-      return (core.clone ? structuredClone(e.v) : e.v) as T
+      return this.#served(e, key, l1.name) as T
     }
     return undefined
+  }
+
+  /** A fresh memory hit: counted, its tags noted for the request, `hit` emitted; returns what to hand out. */
+  #served(e: Entry, key: string, tier: string): unknown {
+    const core = this.#core
+    const c = core.counters
+    c.hits++
+    c.byTier[0]!++
+    if (collecting && e.g !== undefined) noteTags(e.g)
+    if (core.events.wants('hit')) core.events.emit('hit', { key, tier })
+    return core.clone ? structuredClone(e.v) : e.v
   }
 
   /** XFetch: refresh early with probability growing as expiry nears, weighted by the loader's duration. */
