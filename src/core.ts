@@ -216,7 +216,7 @@ export class Core {
     if (!lower && !background) {
       // Registered in the in-flight map only if the loader returns a promise (nothing can join a load
       // that finishes synchronously).
-      this.#invoke(flight, k, key, loader, o, scope, stale)
+      this.#invoke(flight, loader, o, scope, stale)
       return flight
     }
     this.inflight.set(k, flight)
@@ -236,7 +236,7 @@ export class Core {
           }
           if (found !== undefined && stale === undefined) stale = found
         }
-        return await this.#load(flight, k, key, loader, o, scope, stale)
+        return await this.#load(flight, loader, o, scope, stale)
       } finally {
         if (this.inflight.get(k) === flight) this.inflight.delete(k)
       }
@@ -257,20 +257,13 @@ export class Core {
    * Calls the loader synchronously. A plain value (or a synchronous throw) settles the flight at once,
    * without promises; a promise is awaited as usual. Either way the flight leaves the map when settled.
    */
-  #invoke<T>(
-    flight: Flight,
-    k: string,
-    key: string,
-    loader: Loader<T>,
-    o: Resolved,
-    scope: Scope,
-    stale: Entry | undefined,
-  ): void {
+  #invoke<T>(flight: Flight, loader: Loader<T>, o: Resolved, scope: Scope, stale: Entry | undefined): void {
+    const k = flight.k
     if (channels.load.hasSubscribers) {
       this.inflight.set(k, flight)
       const run = async (): Promise<T> => {
         try {
-          return await this.#load(flight, k, key, loader, o, scope, stale)
+          return await this.#load(flight, loader, o, scope, stale)
         } finally {
           if (this.inflight.get(k) === flight) this.inflight.delete(k)
         }
@@ -289,13 +282,13 @@ export class Core {
       result = loader(ctx as LoaderContext<T>)
     } catch (cause) {
       this.#syncFlights.pop()
-      flight.done = Promise.reject(this.#failed(flight, k, key, cause, ctx, o, scope))
+      flight.done = Promise.reject(this.#failed(flight, cause, o, scope))
       flight.done.catch(noop)
       return
     }
     this.#syncFlights.pop()
     if (!isThenable(result)) {
-      this.#complete(flight, k, key, result, ctx, t0, o, scope)
+      this.#complete(flight, result, t0, o, scope)
       // Nobody can wait on a flight that settled synchronously, so it gets no promise.
       flight.settled = true
       flight.value = result
@@ -305,12 +298,12 @@ export class Core {
     flight.done = Promise.resolve(result).then(
       (value) => {
         if (this.inflight.get(k) === flight) this.inflight.delete(k)
-        this.#complete(flight, k, key, value, ctx, t0, o, scope)
+        this.#complete(flight, value, t0, o, scope)
         return value
       },
       (cause: unknown) => {
         if (this.inflight.get(k) === flight) this.inflight.delete(k)
-        throw this.#failed(flight, k, key, cause, ctx, o, scope)
+        throw this.#failed(flight, cause, o, scope)
       },
     )
     flight.done.catch(noop)
@@ -337,13 +330,12 @@ export class Core {
 
   async #load<T>(
     flight: Flight,
-    k: string,
-    key: string,
     loader: Loader<T>,
     o: Resolved,
     scope: Scope,
     stale: Entry | undefined,
   ): Promise<T> {
+    const key = flight.key
     const ctx = flight.replacing(stale)
     const t0 = clock()
     this.counters.loads++
@@ -353,52 +345,36 @@ export class Core {
         ? await channels.load.tracePromise(async () => loader(ctx as LoaderContext<T>), { key })
         : await loader(ctx as LoaderContext<T>)
     } catch (cause) {
-      throw this.#failed(flight, k, key, cause, ctx, o, scope)
+      throw this.#failed(flight, cause, o, scope)
     }
-    this.#complete(flight, k, key, value, ctx, t0, o, scope)
+    this.#complete(flight, value, t0, o, scope)
     return value
   }
 
   /** A load failed: counts it, stores a negative entry when configured, returns the error for callers. */
-  #failed(
-    flight: Flight,
-    k: string,
-    key: string,
-    cause: unknown,
-    ctx: Flight,
-    o: Resolved,
-    scope: Scope,
-  ): LoaderError {
+  #failed(flight: Flight, cause: unknown, o: Resolved, scope: Scope): LoaderError {
     this.counters.loadErrors++
-    const err = new LoaderError(key, cause)
+    const err = new LoaderError(flight.key, cause)
     if (o.negativeTtl > 0 && o.isNegative !== undefined && safePredicate(o.isNegative, cause)) {
       const now = Date.now()
-      const tags = entryTags(scope, ctx.tags ?? o.tags)
+      const tags = entryTags(scope, flight.tags ?? o.tags)
       const e: Entry = { v: err, c: flight.start, f: now + o.negativeTtl, w: 0, s: 0, d: 0, g: tags, x: 1 }
       e.w = e.s = e.f
-      this.#storeLoaded(flight, k, e, true)
+      this.#storeLoaded(flight, flight.k, e, true)
     }
     return err
   }
 
   /** A load succeeded: stores its value (unless ttl 0, `undefined`, skipped, or invalidated meanwhile). */
-  #complete<T>(
-    flight: Flight,
-    k: string,
-    key: string,
-    value: T,
-    ctx: Flight,
-    t0: number,
-    o: Resolved,
-    scope: Scope,
-  ): void {
+  #complete<T>(flight: Flight, value: T, t0: number, o: Resolved, scope: Scope): void {
+    const k = flight.k
     const duration = clock() - t0
-    const ttl = ctx.ttl ?? o.ttl
-    const tags = entryTags(scope, ctx.tags ?? o.tags)
+    const ttl = flight.ttl ?? o.ttl
+    const tags = entryTags(scope, flight.tags ?? o.tags)
     flight.resultTags = tags
     if (collecting && tags !== undefined) noteTags(tags)
     let stored = false
-    if (value !== undefined && !ctx.skipped && ttl > 0) {
+    if (value !== undefined && !flight.skipped && ttl > 0) {
       const now = clock()
       const fresh = ttl === NONE || o.jitter === 0 ? ttl : ttl * (1 + o.jitter * (2 * Math.random() - 1))
       const f = now + fresh
@@ -415,7 +391,7 @@ export class Core {
     }
     if (this.backoff.size !== 0) this.backoff.delete(k)
     if (this.events.wants('load'))
-      this.events.emit('load', { key, duration, stored, background: flight.background })
+      this.events.emit('load', { key: flight.key, duration, stored, background: flight.background })
   }
 
   /**
