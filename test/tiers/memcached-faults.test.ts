@@ -2,31 +2,20 @@
  * Memcached failure behaviour and the `memcached` 2.2.2 client's defects, against real memcached processes
  * (RELIABILITY 9, 14, 27, 28, 29; restart reuse; the `ping` path).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cache, createCache, memoryTier, ValueTooLargeError } from '../../src/index.js'
 import { type MemcachedTier, memcachedTier } from '../../src/memcached.js'
 import { jsonSerializer } from '../../src/serializer.js'
 import type { Tier } from '../../src/tiers/types.js'
 import { type MemcachedServer, startMemcached } from '../services/memcached.js'
+import { guardFaultTests } from './fault-guard.js'
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const BUDGET = 100
 /** Scheduling slack for timing assertions (a busy CI machine may need more: TIERCACHE_TIMING_MARGIN_MS). */
 const MARGIN = Number(process.env.TIERCACHE_TIMING_MARGIN_MS ?? 60)
 
-const unhandled: unknown[] = []
-const onUnhandled = (reason: unknown) => unhandled.push(reason)
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled)
-})
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled)
-})
-const cleanups: (() => Promise<unknown>)[] = []
-afterEach(async () => {
-  await Promise.allSettled(cleanups.splice(0).map((f) => f()))
-  expect(unhandled).toEqual([])
-})
+const cleanups = guardFaultTests()
 
 let shared: MemcachedServer
 beforeAll(async () => {

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type Cache, createCache, memoryTier, type TierError } from '../../src/index.js'
 import { redisTier } from '../../src/redis.js'
 import { jsonSerializer } from '../../src/serializer.js'
@@ -13,28 +13,14 @@ import type { RemoteTier, Tier } from '../../src/tiers/types.js'
 import { type FaultProxy, startFaultProxy } from '../services/fault-proxy.js'
 import { freePort } from '../services/ports.js'
 import { startRedis } from '../services/redis.js'
+import { guardFaultTests } from './fault-guard.js'
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const BUDGET = 100
 /** Scheduling slack for timing assertions (a busy CI machine may need more: TIERCACHE_TIMING_MARGIN_MS). */
 const MARGIN = Number(process.env.TIERCACHE_TIMING_MARGIN_MS ?? 60)
 
-const unhandled: unknown[] = []
-const onUnhandled = (reason: unknown) => unhandled.push(reason)
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled)
-})
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled)
-})
-afterEach(() => {
-  expect(unhandled).toEqual([])
-})
-
-const cleanups: (() => Promise<unknown>)[] = []
-afterEach(async () => {
-  await Promise.allSettled(cleanups.splice(0).map((f) => f()))
-})
+const cleanups = guardFaultTests()
 
 function track<T extends { close(): Promise<void> } | { stop(): Promise<void> }>(x: T): T {
   cleanups.push(() => ('close' in x ? x.close() : x.stop()))

@@ -2,31 +2,17 @@
  * RELIABILITY 13: a delete a tier did not acknowledge is not silent, and is not lost: it goes into a bounded
  * per-tier retry queue that is replayed when the tier answers again. Against real redis-server processes.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createCache, memoryTier, TierError } from '../../src/index.js'
 import { redisTier } from '../../src/redis.js'
 import { jsonSerializer } from '../../src/serializer.js'
 import { Lower } from '../../src/stack.js'
 import { startRedis } from '../services/redis.js'
+import { guardFaultTests } from './fault-guard.js'
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-const unhandled: unknown[] = []
-const onUnhandled = (reason: unknown) => unhandled.push(reason)
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled)
-})
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled)
-})
-afterEach(() => {
-  expect(unhandled).toEqual([])
-})
-
-const cleanups: (() => Promise<unknown>)[] = []
-afterEach(async () => {
-  await Promise.allSettled(cleanups.splice(0).map((f) => f()))
-})
+const cleanups = guardFaultTests()
 
 async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, step = 50): Promise<number> {
   const t0 = performance.now()
