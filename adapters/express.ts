@@ -3,7 +3,6 @@
  * Translates Express requests and responses for the HTTP core; all decisions live in `src/http`.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { collectTags } from '../src/context.js'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
@@ -35,7 +34,7 @@ export function cached(options?: ExpressCachedOptions): RequestHandler {
     }
     for (const name of d.stripRequestHeaders) delete req.headers[name]
     capture(res, d, http.maxBodySize)
-    collectTags(d.tags, () => next())
+    d.run(() => next())
   }
   return function tiercache(req: Request, res: Response, next: NextFunction): void {
     const d = http.decide(view(req), req, res)

@@ -13,7 +13,6 @@ import type {
   RouteShorthandOptions,
 } from 'fastify'
 import fp from 'fastify-plugin'
-import { collectTags } from '../src/context.js'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import { toBuffer as buf, pairsToRecord, readUpTo } from '../src/http/node.js'
@@ -55,7 +54,7 @@ export function cached(options?: FastifyCachedOptions): CachedRouteOptions {
       states.set(request, d)
       if (d.kind === 'miss') {
         for (const name of d.stripRequestHeaders) delete request.headers[name]
-        collectTags(d.tags, () => done())
+        d.run(() => done())
       } else if (d.kind === 'bypass') {
         for (const [name, value] of d.headers) reply.header(name, value)
         done()

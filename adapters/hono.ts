@@ -3,7 +3,6 @@
  * Translates Hono's `Request`/`Response` for the HTTP core; all decisions live in `src/http`.
  */
 import type { Context, Env, MiddlewareHandler, Next } from 'hono'
-import { collectTags } from '../src/context.js'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
@@ -36,7 +35,7 @@ export function cached<E extends Env = Env>(options?: HonoCachedOptions<E>): Mid
     try {
       const before = c.error
       try {
-        await collectTags(d.tags, next)
+        await d.run(next)
       } catch (err) {
         // only non-Error throws (or an onError that rethrows) get here; Hono turns the rest into c.error
         const stale = await d.fail(err)

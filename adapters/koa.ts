@@ -4,7 +4,6 @@
  */
 import { Readable } from 'node:stream'
 import type { Context, Middleware, Next } from 'koa'
-import { collectTags } from '../src/context.js'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
@@ -33,7 +32,7 @@ export function cached(options?: KoaCachedOptions): Middleware {
     for (const name of d.stripRequestHeaders) delete ctx.req.headers[name]
     ctx.res.once('close', () => d.abort())
     try {
-      await collectTags(d.tags, next)
+      await d.run(next)
       if (ctx.respond === false || ctx.headerSent) {
         d.stream(ctx.status, ctx.response.headers) // written outside Koa: nothing to capture
         return

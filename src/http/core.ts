@@ -5,7 +5,7 @@
  * - `bypass`: run the handler normally, adding `decision.headers` (Cache-Status); for unsafe methods
  *   call `decision.onResponse(status, headers)` once the handler's status and headers are final.
  * - `hit`: send `status`, `headers`, `body` (a replay, a 304, or HEAD without body); skip the handler.
- * - `miss`: strip `stripRequestHeaders`, run the handler inside `collectTags(miss.tags, ...)`, capture
+ * - `miss`: strip `stripRequestHeaders`, run the handler through `miss.run(...)`, capture
  *   its response (`wantsBody` / `stream` / `finish`, `fail` if it throws, `abort` on disconnect).
  *
  * Concurrent misses of one key are coalesced by the engine: the first request's loader is completed

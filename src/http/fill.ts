@@ -6,7 +6,9 @@
  * Every path settles the flight exactly once (store, not storable, 5xx, thrown handler, abort), so
  * waiters are always released.
  */
+
 import type { Cache } from '../cache.js'
+import { closeTagCollector, openTagCollector } from '../context.js'
 import type { LoaderContext } from '../flight.js'
 import { buildCacheControl, responseFreshnessMs } from './cache-control.js'
 import type { ResolvedHttpOptions } from './cached-options.js'
@@ -79,6 +81,8 @@ export class Fill<Req, Res> implements MissDecision {
   readonly tags = new Set<string>()
   readonly stripRequestHeaders: readonly string[]
   #settled = false
+  /** Whether `run` opened the tag collector (closed when the fill settles). */
+  #collecting = false
   /** Route tags of nested layers that stepped aside for this fill. */
   readonly #adopted: (() => readonly string[])[] = []
   readonly #s: FillShared<Req, Res>
@@ -88,6 +92,12 @@ export class Fill<Req, Res> implements MissDecision {
     this.#s = shared
     this.#i = init
     this.stripRequestHeaders = Object.keys(init.conditional)
+  }
+
+  run<T>(fn: () => T): T {
+    if (this.#settled || this.#collecting) return fn()
+    this.#collecting = true
+    return openTagCollector(this.tags, fn)
   }
 
   wantsBody(status: number, headers: HeaderInput): boolean {
@@ -257,6 +267,7 @@ export class Fill<Req, Res> implements MissDecision {
   #release(value: HttpEntry | Error, lifeMs: number, tags: string[] | undefined): void {
     if (this.#settled) return
     this.#settled = true
+    if (this.#collecting) closeTagCollector()
     this.#i.onSettle?.()
     const slot = this.#i.slot
     if (value instanceof Error) {

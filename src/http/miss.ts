@@ -22,8 +22,14 @@ export interface MissDecision {
    * conditional ones), so a fill always gets a full response; the core answers them itself.
    */
   readonly stripRequestHeaders: readonly string[]
-  /** Run the handler inside `collectTags(miss.tags, ...)`: the tags of data it reads land here. */
+  /** The tags of the data the handler read through any cache (collected by `run`). */
   readonly tags: Set<string>
+  /**
+   * Runs the handler (`fn` calls or starts it) with this fill's tag collector open, so that the tags
+   * of data it reads through any cache land in `tags`. The collector closes when the fill settles
+   * (`finish`, `stream`, `fail` or `abort`).
+   */
+  run<T>(fn: () => T): T
   /**
    * Called once the handler's status and headers are final (first write). `true`: buffer the body up
    * to `maxBodySize` and call `finish`. `false`: call `stream` and pass the body through.

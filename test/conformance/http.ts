@@ -11,6 +11,7 @@
 import { gzipSync } from 'node:zlib'
 import type * as Vitest from 'vitest'
 import { type Cache, createCache } from '../../src/cache.js'
+import { openTagCollectors } from '../../src/context.js'
 import type { CachedOptions } from '../../src/http/cached-options.js'
 import { INFLUENCE_HEADERS } from '../../src/http/core.js'
 import { invalidateUrl } from '../../src/http/invalidate.js'
@@ -787,6 +788,54 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
         const after = await get('/products/42')
         expect(after.cs).toBe('tiercache; fwd=uri-miss; stored')
         expect(JSON.parse(after.text)).toEqual({ id: '42', v: 2 })
+      })
+
+      it('the tag collector is open while a handler fills and closed after every fill (stored, passed, thrown, streamed, coalesced)', async () => {
+        const during: number[] = []
+        const note = async (out: SpecResponse, delay = 0): Promise<SpecResponse> => {
+          if (delay > 0) await sleep(delay)
+          during.push(openTagCollectors())
+          return out
+        }
+        const chunk = new Uint8Array(600).fill(97)
+        const { get } = await serve([
+          { path: '/stored', options: { ttl: 60 }, handler: () => note({ text: 'ok' }) },
+          {
+            path: '/cookie',
+            options: { ttl: 60 },
+            handler: () => note({ headers: { 'set-cookie': 'a=1' }, text: 'c' }),
+          },
+          {
+            path: '/thrown',
+            options: { ttl: 60 },
+            handler: async () => {
+              await note({})
+              throw new Error('boom')
+            },
+          },
+          {
+            path: '/big',
+            options: { ttl: 60, maxBodySize: 1000 },
+            handler: () => note({ chunks: [chunk, chunk] }),
+          },
+          { path: '/slow', options: { ttl: 60 }, handler: () => note({ text: 'slow' }, 100) },
+        ])
+        const settled = async (): Promise<number> => {
+          for (let i = 0; i < 50 && openTagCollectors() !== 0; i++) await sleep(10)
+          return openTagCollectors()
+        }
+        for (const path of ['/stored', '/cookie', '/thrown', '/big']) {
+          const res = await get(path)
+          expect(res.status, path).toBe(path === '/thrown' ? 500 : 200)
+          expect(await settled(), path).toBe(0)
+        }
+        const slow = await Promise.all(Array.from({ length: 10 }, () => get('/slow')))
+        expect(slow.map((r) => r.text)).toEqual(Array(10).fill('slow'))
+        expect(await settled()).toBe(0)
+        expect(during).toHaveLength(5)
+        for (const n of during) expect(n).toBeGreaterThanOrEqual(1)
+        expect((await get('/stored')).cs).toMatch(/hit/)
+        expect(openTagCollectors()).toBe(0)
       })
 
       it('an invalidation while the handler runs leaves nothing stored (fill and stale refresh)', async () => {

@@ -63,7 +63,7 @@ async function drive(
   hooks.onMiss?.(d)
   let r: Out
   try {
-    r = await collectTags(d.tags, async () => handler())
+    r = await d.run(async () => handler())
   } catch (err) {
     const reply = await d.fail(err)
     if (reply === undefined) return { kind: 'miss', status: 500, headers: {}, body: 'error' }
