@@ -182,7 +182,7 @@ export class Cache {
     c.hits++
     c.byTier[0]!++
     if (collecting && e.g !== undefined) noteTags(e.g)
-    if (core.events.wants('hit')) core.events.emit('hit', { key, tier })
+    if (core.events.wantsHit()) core.events.emit('hit', { key, tier })
     return core.clone ? structuredClone(e.v) : e.v
   }
 
@@ -213,7 +213,7 @@ export class Cache {
       core.counters.hits++
       core.counters.byTier[0]!++
       if (collecting && e.g !== undefined) noteTags(e.g)
-      if (core.events.wants('hit')) core.events.emit('hit', { key, tier: core.tierNames[0]! })
+      if (core.events.wantsHit()) core.events.emit('hit', { key, tier: core.tierNames[0]! })
       return (core.clone ? structuredClone(e.v) : e.v) as T
     }
     if (core.lower !== undefined) {
@@ -226,7 +226,7 @@ export class Cache {
           core.counters.hits++
           core.counters.byTier[found.tier]!++
           if (collecting && f.g !== undefined) noteTags(f.g)
-          if (core.events.wants('hit')) core.events.emit('hit', { key, tier: core.tierNames[found.tier]! })
+          if (core.events.wantsHit()) core.events.emit('hit', { key, tier: core.tierNames[found.tier]! })
           if (cancels === core.cancels) {
             core.l1?.set(k, f, f.s - t)
             if (found.tier > (core.l1 === undefined ? 0 : 1))
@@ -237,7 +237,7 @@ export class Cache {
       }
     }
     core.counters.misses++
-    if (core.events.wants('miss')) core.events.emit('miss', { key })
+    if (core.events.wantsMiss()) core.events.emit('miss', { key })
     return undefined
   }
 

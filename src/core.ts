@@ -154,7 +154,7 @@ export class Core {
         return this.serveStale<T>(stale, key, now < stale.w ? 'revalidate' : 'backoff')
       }
       this.counters.misses++
-      if (this.events.wants('miss')) this.events.emit('miss', { key })
+      if (this.events.wantsMiss()) this.events.emit('miss', { key })
       flight = this.#start(k, key, loader, o, scope, stale, false)
       // A loader that returned a plain value finished already: no promise machinery needed.
       if (flight.settled) return Promise.resolve(flight.value as T)
@@ -318,7 +318,7 @@ export class Core {
     if (now < entry.f) {
       this.counters.hits++
       this.counters.byTier[tier]!++
-      if (this.events.wants('hit')) this.events.emit('hit', { key, tier: this.tierNames[tier]! })
+      if (this.events.wantsHit()) this.events.emit('hit', { key, tier: this.tierNames[tier]! })
     }
     // A delete/set of the key during the read: its callers get what was read, but it is not backfilled.
     if (flight.cancelled) return entry
@@ -390,7 +390,7 @@ export class Core {
       stored = this.#storeLoaded(flight, k, e, o.localOnly)
     }
     if (this.backoff.size !== 0) this.backoff.delete(k)
-    if (this.events.wants('load'))
+    if (this.events.wantsLoad())
       this.events.emit('load', { key: flight.key, duration, stored, background: flight.background })
   }
 

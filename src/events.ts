@@ -36,6 +36,8 @@ const eventChannels: Partial<Record<CacheEventName, diagnostics.Channel>> = {
   stale: diagnostics.channel('tiercache:stale'),
   error: diagnostics.channel('tiercache:error'),
 }
+const hitChannel = eventChannels.hit!
+const missChannel = eventChannels.miss!
 export const channels = {
   ...eventChannels,
   load: diagnostics.tracingChannel<object, { key: string }>('tiercache:load'),
@@ -44,6 +46,26 @@ export const channels = {
 /** A small typed emitter that knows per event whether anyone listens, so emitting costs nothing otherwise. */
 export class Emitter {
   readonly #listeners: Partial<Record<CacheEventName, ReadonlyArray<(payload: never) => void>>> = {}
+  // Whether `hit`, `miss` and `load` have listeners: read on every hit and miss, so kept as plain fields.
+  #hit = false
+  #miss = false
+  #load = false
+
+  /** `wants('hit')` for the hit path. */
+  wantsHit(): boolean {
+    return this.#hit || hitChannel.hasSubscribers
+  }
+
+  /** `wants('miss')` for the miss path. */
+  wantsMiss(): boolean {
+    return this.#miss || missChannel.hasSubscribers
+  }
+
+  /** `wants('load')` (the event only; the tracing channel is checked where loads run). */
+  wantsLoad(): boolean {
+    return this.#load
+  }
+
   /** Per event: is there a listener or a diagnostics subscriber? Read on hot paths. */
   wants(event: CacheEventName): boolean {
     const list = this.#listeners[event]
@@ -61,6 +83,13 @@ export class Emitter {
     if (typeof listener !== 'function')
       throw new TypeError(`Expected \`listener\` to be a function, got ${typeof listener}`)
     this.#listeners[event] = [...(this.#listeners[event] ?? []), listener]
+    this.#flags()
+  }
+
+  #flags(): void {
+    this.#hit = this.hasListener('hit')
+    this.#miss = this.hasListener('miss')
+    this.#load = this.hasListener('load')
   }
 
   off<E extends CacheEventName>(event: E, listener: Listener<E>): void {
@@ -68,6 +97,7 @@ export class Emitter {
     if (list === undefined) return
     const i = list.indexOf(listener)
     if (i >= 0) this.#listeners[event] = [...list.slice(0, i), ...list.slice(i + 1)]
+    this.#flags()
   }
 
   emit<E extends CacheEventName>(event: E, payload: CacheEvents[E]): void {
@@ -87,5 +117,6 @@ export class Emitter {
 
   removeAll(): void {
     for (const k of Object.keys(this.#listeners)) delete this.#listeners[k as CacheEventName]
+    this.#flags()
   }
 }
