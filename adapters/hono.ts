@@ -68,10 +68,7 @@ function view(c: Context): HttpRequestView {
   const url = c.req.url
   const start = url.indexOf('://') + 3
   const slash = url.indexOf('/', start)
-  const headers: Record<string, string> = {}
-  c.req.raw.headers.forEach((value, name) => {
-    headers[name] = value
-  })
+  const headers = nodeHeaders(c) ?? requestHeaders(c.req.raw)
   // `routePath` is deprecated in late 4.x in favour of `hono/route`, but it exists in every Hono 4
   const pattern = c.req.routePath
   return {
@@ -82,6 +79,28 @@ function view(c: Context): HttpRequestView {
     headers,
     route: pattern ? { pattern, params: c.req.param() as Record<string, string> } : undefined,
   }
+}
+
+/**
+ * On @hono/node-server (HTTP/1), the header record Node parsed (`c.env.incoming.headers`), which
+ * node-server's own header lookups read too: no `Headers` is built for the request.
+ */
+function nodeHeaders(c: Context): HttpRequestView['headers'] | undefined {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming as
+    | { headers?: unknown; httpVersionMajor?: unknown }
+    | undefined
+  if (typeof incoming !== 'object' || incoming === null || incoming.httpVersionMajor !== 1) return undefined
+  const headers = incoming.headers
+  return typeof headers === 'object' && headers !== null ? (headers as HttpRequestView['headers']) : undefined
+}
+
+/** A fetch `Request`'s headers as a record (other runtimes, HTTP/2). */
+function requestHeaders(req: Request): Record<string, string> {
+  const headers: Record<string, string> = {}
+  req.headers.forEach((value, name) => {
+    headers[name] = value
+  })
+  return headers
 }
 
 type Body = Uint8Array | ReadableStream<Uint8Array> | null | undefined

@@ -22,7 +22,7 @@ import { cacheStatus } from './headers.js'
 import { INFLUENCE_HEADERS, influenceKey } from './influence.js'
 import { invalidateAfterWrite, isUnsafeMethod, urlTag } from './invalidate.js'
 import { hashKeyParts, requestKey } from './key.js'
-import { requestBypassReason } from './policy.js'
+import { hasNotableHeader, requestBypassReason, urlBypassReason } from './policy.js'
 import {
   type CachedResponse,
   CONDITIONAL_HEADERS,
@@ -220,7 +220,12 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
           : undefined
       return { kind: 'bypass', reason: 'method', headers: this.#status({ fwd: 'method' }), onResponse }
     }
-    let reason: string | undefined = requestBypassReason(view, o.policy)
+    // an anonymous GET without a body, range, conditional or URL-influencing header (the common case)
+    // needs only the URL checks; anything else gets the full request policy
+    const plain = view.hasBody !== true && !hasNotableHeader(view.headers)
+    let reason: string | undefined = plain
+      ? urlBypassReason(view.url, o.policy)
+      : requestBypassReason(view, o.policy)
     if (reason === undefined && o.bypass?.(req) === true) reason = 'custom'
     if (reason !== undefined) return this.#bypass(reason)
     let partition: string | undefined
@@ -238,7 +243,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       }
       primary = hashKeyParts(['tiercache-http-key', custom, partition])
     }
-    const influence = influenceKey(view.headers)
+    const influence = plain ? undefined : influenceKey(view.headers)
     if (influence !== undefined) primary = hashKeyParts([primary, influence])
     if (method === 'GET') {
       const hit = this.#freshHit(view, primary)

@@ -7,7 +7,9 @@ import { buildCacheControl, parseCacheControl, parseExpires, responseFreshnessMs
 import { hasCookies } from './cookies.js'
 import { headerValue, headerValues } from './headers.js'
 import { parseHttpDate } from './http-date.js'
-import { DEFAULT_MAX_QUERY_PARAMS, DEFAULT_MAX_URL_BYTES, queryPairs, splitTarget } from './key.js'
+import { INFLUENCE_HEADERS } from './influence.js'
+import { DEFAULT_MAX_QUERY_PARAMS, DEFAULT_MAX_URL_BYTES, queryPairs } from './key.js'
+import { CONDITIONAL_HEADERS } from './reply.js'
 import type { HeaderInput, HttpPolicyOptions, HttpRequestView } from './types.js'
 import { encodingMatchesVariant, parseVary, varyKey } from './vary.js'
 
@@ -78,10 +80,8 @@ export function requestBypassReason(
 ): BypassReason | undefined {
   if (req.method !== 'GET' && req.method !== 'HEAD') return 'method'
   if (METHOD_OVERRIDE_HEADERS.some((h) => present(req, h))) return 'method-override'
-  if (Buffer.byteLength(req.url, 'utf8') > (opts.maxUrlBytes ?? DEFAULT_MAX_URL_BYTES)) return 'url-too-long'
-  if (queryPairs(splitTarget(req.url).query).length > (opts.maxQueryParams ?? DEFAULT_MAX_QUERY_PARAMS)) {
-    return 'too-many-params'
-  }
+  const url = urlBypassReason(req.url, opts)
+  if (url !== undefined) return url
   if (carriesBody(req)) return 'body'
   if (present(req, 'range') || present(req, 'if-range')) return 'range'
   const perUser = Boolean(opts.private)
@@ -89,6 +89,53 @@ export function requestBypassReason(
   if (!perUser && !opts.ignoreCookies && opts.cookies === undefined && hasCookies(req)) return 'cookie'
   if (opts.bypass?.(req) === true) return 'custom'
   return undefined
+}
+
+/**
+ * `'url-too-long'` or `'too-many-params'` when the request target is over `maxUrlBytes` or carries
+ * more than `maxQueryParams` pairs; what `requestBypassReason` checks of the URL, without allocating
+ * for a URL that is clearly within both limits.
+ */
+export function urlBypassReason(
+  url: string,
+  opts: HttpPolicyOptions = {},
+): 'url-too-long' | 'too-many-params' | undefined {
+  const maxBytes = opts.maxUrlBytes ?? DEFAULT_MAX_URL_BYTES
+  // a UTF-16 code unit is at most 3 UTF-8 bytes
+  if (url.length * 3 > maxBytes && Buffer.byteLength(url, 'utf8') > maxBytes) return 'url-too-long'
+  const q = url.indexOf('?')
+  if (q < 0) return undefined
+  const maxParams = opts.maxQueryParams ?? DEFAULT_MAX_QUERY_PARAMS
+  // the pairs are at most the separators + 1: count exactly only past that
+  let separators = 0
+  for (let i = url.indexOf('&', q + 1); i >= 0; i = url.indexOf('&', i + 1)) separators++
+  if (separators + 1 <= maxParams) return undefined
+  return queryPairs(url.slice(q + 1)).length > maxParams ? 'too-many-params' : undefined
+}
+
+/**
+ * Request header names that `requestBypassReason`, conditional requests (`If-None-Match`, ...) or the
+ * keying of URL-influencing headers read. A request carrying none of them (and no body flag) can skip
+ * those checks: only its URL and the route's own options decide.
+ */
+const NOTABLE_REQUEST_HEADERS = new Set<string>([
+  ...METHOD_OVERRIDE_HEADERS,
+  'transfer-encoding',
+  'content-length',
+  'range',
+  'if-range',
+  'authorization',
+  'cookie',
+  ...CONDITIONAL_HEADERS,
+  ...INFLUENCE_HEADERS,
+])
+
+/** Whether a request view's header record has a name in {@link NOTABLE_REQUEST_HEADERS}. */
+export function hasNotableHeader(headers: HttpRequestView['headers']): boolean {
+  for (const name in headers) {
+    if (NOTABLE_REQUEST_HEADERS.has(name) && headers[name] !== undefined) return true
+  }
+  return false
 }
 
 /**

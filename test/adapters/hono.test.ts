@@ -288,3 +288,31 @@ vitest.describe('hono adapter', () => {
     })
   })
 })
+
+vitest.describe('hono: without @hono/node-server (app.request, headers read from the fetch Request)', () => {
+  vitest.it('hits, bypasses Authorization and keys Vary from the Request headers', async () => {
+    const { expect } = vitest
+    const cache = createCache()
+    let calls = 0
+    const app = new Hono()
+    app.get('/p', cached({ ttl: 60, cache }), (c) => {
+      c.header('vary', 'accept-language')
+      return c.text(`v${++calls} ${c.req.header('accept-language') ?? '-'}`)
+    })
+    const get = async (headers: Record<string, string> = {}) => {
+      const res = await app.request('http://example.com/p', { headers })
+      return { text: await res.text(), cs: res.headers.get('cache-status') ?? '' }
+    }
+    expect(await get({ 'accept-language': 'de' })).toEqual({
+      text: 'v1 de',
+      cs: 'tiercache; fwd=uri-miss; stored',
+    })
+    expect((await get({ 'accept-language': 'de' })).cs).toMatch(/^tiercache; hit/)
+    expect((await get({ 'accept-language': 'fr' })).text).toBe('v2 fr')
+    expect((await get({ 'accept-language': 'de' })).text).toBe('v1 de')
+    const auth = await get({ 'accept-language': 'de', authorization: 'Bearer x' })
+    expect(auth.text).toBe('v3 de')
+    expect(auth.cs).toMatch(/fwd=bypass/)
+    expect(calls).toBe(3)
+  })
+})

@@ -1,8 +1,13 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { INFLUENCE_HEADERS, influenceKey } from '../../src/http/influence.js'
+import { queryPairs, splitTarget } from '../../src/http/key.js'
 import {
+  hasNotableHeader,
   isNeverStoredStatus,
   requestBypassReason,
   responseStoreReason,
+  urlBypassReason,
   validateCachedOptions,
 } from '../../src/http/policy.js'
 import type { HttpPolicyOptions, HttpRequestView } from '../../src/http/types.js'
@@ -275,5 +280,94 @@ describe('validateCachedOptions', () => {
   ])('rejects %j', (opts, message) => {
     expect(() => validateCachedOptions(opts)).toThrow(TypeError)
     expect(() => validateCachedOptions(opts)).toThrow(message)
+  })
+})
+
+describe('the fast request checks agree with the full ones', () => {
+  /** The URL checks as `requestBypassReason` first wrote them (byte length, then every pair counted). */
+  function slowUrlReason(url: string, o: HttpPolicyOptions): string | undefined {
+    if (Buffer.byteLength(url, 'utf8') > (o.maxUrlBytes ?? 2048)) return 'url-too-long'
+    if (queryPairs(splitTarget(url).query).length > (o.maxQueryParams ?? 64)) return 'too-many-params'
+    return undefined
+  }
+  const piece = fc.constantFrom('a', '=', '&', '&&', '?', '€', '%20', 'x=1', '/', ';', '😀')
+
+  it('urlBypassReason equals byte length + pair count for any URL and limits (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 120 }),
+        fc.option(fc.integer({ min: 1, max: 300 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+        (parts, maxUrlBytes, maxQueryParams) => {
+          const url = `/p${parts.join('')}`
+          const o: HttpPolicyOptions = { maxUrlBytes, maxQueryParams }
+          expect(urlBypassReason(url, o)).toBe(slowUrlReason(url, o))
+        },
+      ),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('limits are exact at the edges', () => {
+    expect(urlBypassReason('/' + 'a'.repeat(99), { maxUrlBytes: 100 })).toBeUndefined()
+    expect(urlBypassReason('/' + 'a'.repeat(100), { maxUrlBytes: 100 })).toBe('url-too-long')
+    expect(urlBypassReason('/' + '€'.repeat(33), { maxUrlBytes: 100 })).toBeUndefined() // 1 + 99 bytes
+    expect(urlBypassReason('/' + '€'.repeat(34), { maxUrlBytes: 100 })).toBe('url-too-long')
+    expect(urlBypassReason('/p?a&b&c', { maxQueryParams: 3 })).toBeUndefined()
+    expect(urlBypassReason('/p?a&b&c&d', { maxQueryParams: 3 })).toBe('too-many-params')
+    expect(urlBypassReason('/p?a&&&&&&&b', { maxQueryParams: 2 })).toBeUndefined() // empty pairs do not count
+  })
+
+  it('a request without notable headers gets exactly the URL checks, and no influence key (property)', () => {
+    const names = [
+      'accept',
+      'accept-encoding',
+      'user-agent',
+      'host',
+      'x-request-id',
+      'authorization',
+      'cookie',
+      'range',
+      'if-range',
+      'if-none-match',
+      'if-modified-since',
+      'content-length',
+      'transfer-encoding',
+      'x-http-method-override',
+      'x-forwarded-host',
+      'forwarded',
+      INFLUENCE_HEADERS[INFLUENCE_HEADERS.length - 1]!,
+    ]
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom(...names), fc.constantFrom('1', '0', 'a=b', 'bytes=0-1', ' ')),
+        fc.array(piece, { maxLength: 40 }),
+        fc.boolean(),
+        (headers, parts, ignoreCookies) => {
+          const view = req(headers, { url: `/p${parts.join('')}` })
+          const o: HttpPolicyOptions = { maxUrlBytes: 60, maxQueryParams: 4, ignoreCookies }
+          if (hasNotableHeader(view.headers)) return
+          expect(requestBypassReason(view, o)).toBe(urlBypassReason(view.url, o))
+          expect(influenceKey(view.headers)).toBeUndefined()
+        },
+      ),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('hasNotableHeader sees each header the full checks read, and ignores undefined values', () => {
+    for (const name of [
+      'authorization',
+      'cookie',
+      'range',
+      'if-none-match',
+      'content-length',
+      'x-http-method-override',
+      ...INFLUENCE_HEADERS,
+    ]) {
+      expect(hasNotableHeader({ accept: '*/*', [name]: 'v' }), name).toBe(true)
+    }
+    expect(hasNotableHeader({ accept: '*/*', 'user-agent': 'x', host: 'h' })).toBe(false)
+    expect(hasNotableHeader({ cookie: undefined })).toBe(false)
   })
 })
