@@ -67,7 +67,7 @@ function params(req: Request): Record<string, string> {
 }
 
 function send(res: Response, reply: HttpReply, end: Response['end'] = res.end, cb?: Callback): void {
-  setPairs(res, reply.headers)
+  setPairs(res, reply.headers, reply.record)
   res.statusCode = reply.status
   const call = end as (...a: unknown[]) => Response
   if (reply.body === undefined) call.call(res, cb)

@@ -15,7 +15,7 @@ import type {
 import fp from 'fastify-plugin'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
-import { toBuffer as buf, pairsToRecord, readUpTo } from '../src/http/node.js'
+import { toBuffer as buf, headerRecord, readUpTo } from '../src/http/node.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
@@ -132,7 +132,7 @@ function view(request: FastifyRequest): HttpRequestView {
 /** Sets the reply's status and headers (replacing the handler's when `replace`); returns the payload. */
 function apply(reply: FastifyReply, r: HttpReply, replace: boolean): Buffer | null {
   if (replace) for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name)
-  reply.code(r.status).headers(pairsToRecord(r.headers))
+  reply.code(r.status).headers(headerRecord(r))
   return r.body === undefined ? null : buf(r.body)
 }
 

@@ -123,7 +123,16 @@ function headersInit(pairs: Pairs): Pairs | Record<string, string> {
   }
   return out
 }
-const reply = (r: HttpReply): Response => respond(r.status, r.headers, r.body)
+const reply = (r: HttpReply): Response =>
+  new Response(r.body === undefined || NULL_BODY.has(r.status) ? null : r.body, {
+    status: r.status,
+    headers: r.record !== undefined && singleValued(r.record) ? r.record : headersInit(r.headers),
+  })
+
+function singleValued(record: Readonly<Record<string, string | string[]>>): record is Record<string, string> {
+  for (const name in record) if (typeof record[name] !== 'string') return false
+  return true
+}
 
 /** Replaces `c.res` without Hono merging the previous response's headers into it. */
 function setRes(c: Context, res: Response): void {

@@ -114,7 +114,7 @@ function streamOf(body: unknown): AsyncIterable<unknown> | undefined {
 function send(ctx: Context, reply: HttpReply): void {
   ctx.status = reply.status
   ctx.body = reply.body === undefined ? EMPTY : toBuffer(reply.body)
-  setPairs(ctx, reply.headers)
+  replaceHeaders(ctx.res, reply.headers, reply.record)
 }
 
 /** Replaces every response header with `pairs` (repeated names become one multi-valued header). */

@@ -18,10 +18,11 @@ import { type CachedOptions, type ResolvedHttpOptions, resolveHttpOptions } from
 import { conditionalHeaders } from './conditional.js'
 import type { MissDecision } from './fill.js'
 import { Fill, type FillInit, type FillShared, type FlightSlot } from './fill.js'
-import { cacheStatus } from './headers.js'
+import { ageSeconds, cacheStatus } from './headers.js'
 import { INFLUENCE_HEADERS, influenceKey } from './influence.js'
 import { invalidateAfterWrite, isUnsafeMethod, urlTag } from './invalidate.js'
 import { hashKeyParts, requestKey } from './key.js'
+import { pairsToRecord } from './node.js'
 import { hasNotableHeader, requestBypassReason, urlBypassReason } from './policy.js'
 import {
   type CachedResponse,
@@ -115,6 +116,12 @@ export function ttlSeconds(v: CachedResponse, now: number): number {
   const s = (v.freshUntil - now) / 1000
   return s > 0 ? Math.round(s) : Math.min(-1, Math.floor(s))
 }
+
+/**
+ * The last fresh-hit reply of each stored response, for plain GETs: it changes only when `Age` or the
+ * `Cache-Status` ttl (whole seconds) does, so hits within a second share one frozen reply.
+ */
+const hitMemo = new WeakMap<CachedResponse, { ttl: number; age: number; hit: HitDecision }>()
 
 /** Most request keys remembered per route (raw request parts to hashed key). */
 const KEY_MEMO_SIZE = 10_000
@@ -246,7 +253,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     const influence = plain ? undefined : influenceKey(view.headers)
     if (influence !== undefined) primary = hashKeyParts([primary, influence])
     if (method === 'GET') {
-      const hit = this.#freshHit(view, primary)
+      const hit = this.#freshHit(view, primary, plain)
       if (hit !== undefined) return hit
     }
     const state: RequestState<Req, Res> = { view, req, res, primary }
@@ -277,7 +284,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
    * lookup must run (nothing in memory, stale, a hit-for-miss marker, a missing variant, a failing
    * cache).
    */
-  #freshHit(view: HttpRequestView, primary: string): HitDecision | undefined {
+  #freshHit(view: HttpRequestView, primary: string, plain: boolean): HitDecision | undefined {
     try {
       const cache = this.cache
       let v = cache.peek<HttpEntry>(primary)
@@ -288,11 +295,23 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       if (v?.kind !== 'response') return undefined
       const now = Date.now()
       if (now >= v.freshUntil) return undefined
+      const ttl = ttlSeconds(v, now)
+      // a plain request (no conditional header) gets the same reply as every other one this second
+      const memo = plain ? hitMemo.get(v) : undefined
+      if (memo !== undefined && memo.ttl === ttl && memo.age === ageSeconds(v.storedAt, now)) return memo.hit
       const prefix = this.#hitStatus
-      const status: [string, string][] =
-        prefix === undefined ? [] : [['cache-status', prefix + ttlSeconds(v, now)]]
+      const status: [string, string][] = prefix === undefined ? [] : [['cache-status', prefix + ttl]]
       const reply = replayResponse(v, view.method, view.headers, status, now)
-      return { kind: 'hit', status: reply.status, headers: reply.headers, body: reply.body }
+      if (!plain) return { kind: 'hit', status: reply.status, headers: reply.headers, body: reply.body }
+      const hit: HitDecision = Object.freeze({
+        kind: 'hit',
+        status: reply.status,
+        headers: Object.freeze(reply.headers) as [string, string][],
+        body: reply.body,
+        record: Object.freeze(pairsToRecord(reply.headers)),
+      })
+      hitMemo.set(v, { ttl, age: ageSeconds(v.storedAt, now), hit })
+      return hit
     } catch {
       return undefined
     }

@@ -3,6 +3,7 @@
  * replacing a response's headers, `writeHead` arguments, and reading a body up to a size cap.
  */
 import type { OutgoingHttpHeader, ServerResponse } from 'node:http'
+import type { HttpReply } from './reply.js'
 import type { HeaderPairs } from './types.js'
 
 /** Header pairs as a record: a repeated name becomes an array, in order. */
@@ -17,11 +18,22 @@ export function pairsToRecord(pairs: HeaderPairs): Record<string, string | strin
   return out
 }
 
-/** Replaces every header of `res` with `pairs` (repeated names become one multi-valued header). */
-export function replaceHeaders(res: ServerResponse, pairs: HeaderPairs): void {
+/** A reply's headers as a record: the one the core prepared, or one built from its pairs. */
+export function headerRecord(reply: HttpReply): Readonly<Record<string, string | string[]>> {
+  return reply.record ?? pairsToRecord(reply.headers)
+}
+
+/**
+ * Replaces every header of `res` with `pairs` (repeated names become one multi-valued header);
+ * `record` is the same headers as a record when the caller has it.
+ */
+export function replaceHeaders(
+  res: ServerResponse,
+  pairs: HeaderPairs,
+  record: Readonly<Record<string, string | string[]>> = pairsToRecord(pairs),
+): void {
   for (const name of res.getHeaderNames()) res.removeHeader(name)
-  const record = pairsToRecord(pairs)
-  for (const name of Object.keys(record)) res.setHeader(name, record[name]!)
+  for (const name in record) res.setHeader(name, record[name]!)
 }
 
 /** Applies `writeHead(status, [message], [headers])` arguments to `res` without sending anything. */
@@ -44,6 +56,7 @@ export function applyWriteHead(res: ServerResponse, args: readonly unknown[]): v
 
 /** A body chunk as a Buffer: strings as UTF-8, byte views without copying. */
 export function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk
   if (typeof chunk === 'string') return Buffer.from(chunk)
   const u8 = chunk as Uint8Array
   return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength)

@@ -43,6 +43,11 @@ export interface HttpReply {
   headers: [string, string][]
   /** `undefined`: no body (HEAD, 304, 204). */
   body: Uint8Array | undefined
+  /**
+   * The same headers as a record (a repeated name as an array), when the core prepared one (fresh
+   * hits); frozen. `headerRecord(reply)` returns it, or builds it from `headers`.
+   */
+  readonly record?: Readonly<Record<string, string | string[]>> | undefined
 }
 
 /** Builds `Cache-Status` header pairs, or none when the header is disabled. */
