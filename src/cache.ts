@@ -87,6 +87,7 @@ export class Cache {
             readTimeout: stack.readTimeout,
             writeTimeout: stack.writeTimeout,
             breaker: stack.breaker,
+            retryQueueSize: stack.retryQueueSize,
             onBreaker: (tier, state) => {
               core!.report(new TierError(tier, 'breaker', new Error(`circuit ${state}`)), 'tier:breaker')
             },

@@ -1,8 +1,8 @@
 import { Breaker, type BreakerState, isNodeFailure, isWriteRefusal } from './breaker.js'
 import { ENTRY_VERSION, type Entry } from './entry.js'
 import { TierError, TimeoutError, ValueTooLargeError } from './errors.js'
-import { RETRY_QUEUE_SIZE, RetryQueue } from './retry-queue.js'
-import type { EntryCodec } from './stack-options.js'
+import { RetryQueue } from './retry-queue.js'
+import { checkRetryQueueSize, type EntryCodec } from './stack-options.js'
 import type { Payload, RemoteTier, Tier } from './tiers/types.js'
 
 export { Breaker, type BreakerState, isNodeFailure, isWriteRefusal } from './breaker.js'
@@ -29,11 +29,7 @@ export interface LowerOptions {
   onError: (error: TierError, key: string | undefined) => void
   /** Called when a tier's breaker changes state. */
   onBreaker?: ((tier: string, state: BreakerState) => void) | undefined
-  /**
-   * Most keys kept per remote tier whose delete that tier did not acknowledge (failed, timed out, or skipped
-   * by an open breaker). Beyond it the oldest are dropped and reported.
-   * @default 10000
-   */
+  /** Bound of each remote tier's retry queue; 0 for none (see {@link TierStackOptions.retryQueueSize}). @default 10000 */
   retryQueueSize?: number
 }
 
@@ -57,11 +53,7 @@ export class Lower {
     this.#tiers = tiers
     this.#o = options
     this.#retry = tiers.map(() => undefined)
-    const limit = options.retryQueueSize ?? RETRY_QUEUE_SIZE
-    if (!Number.isInteger(limit) || limit < 0) {
-      throw new TypeError(`Expected \`retryQueueSize\` to be an integer >= 0, got ${String(limit)}`)
-    }
-    this.#retryLimit = limit
+    this.#retryLimit = checkRetryQueueSize(options.retryQueueSize)
     const b = options.breaker === undefined ? { threshold: 5, breakDuration: 2000 } : options.breaker
     this.#breakers = tiers.map((t) =>
       t.kind === 'remote' && b !== false
@@ -143,7 +135,7 @@ export class Lower {
           }
           return true
         }
-        if (t.kind === 'remote' && !this.#closed) {
+        if (t.kind === 'remote' && !this.#closed && this.#retryLimit !== 0) {
           const q = this.#queue(i)
           q.keys.clear()
           q.clear = true
@@ -211,9 +203,9 @@ export class Lower {
     return q
   }
 
-  /** Queues the delete of `key` on tier `i` (bounded: the oldest key is dropped and reported). */
+  /** Queues the delete of `key` on tier `i` (bounded: the oldest key is dropped and reported; none with size 0). */
   #enqueue(i: number, key: string): void {
-    if (this.#closed) return
+    if (this.#closed || this.#retryLimit === 0) return
     this.#queue(i).enqueue(key)
   }
 
