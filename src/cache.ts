@@ -88,8 +88,9 @@ export class Cache {
             writeTimeout: stack.writeTimeout,
             breaker: stack.breaker,
             retryQueueSize: stack.retryQueueSize,
-            onBreaker: (tier, state) => {
-              core!.report(new TierError(tier, 'breaker', new Error(`circuit ${state}`)), 'tier:breaker')
+            onBreaker: (tier, state, node) => {
+              const what = node === undefined ? `circuit ${state}` : `circuit ${state} for node ${node}`
+              core!.report(new TierError(tier, 'breaker', new Error(what)), 'tier:breaker')
             },
             onError: (error, key) => {
               core!.counters.tierErrors++

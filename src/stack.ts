@@ -1,11 +1,11 @@
-import { Breaker, type BreakerState, isNodeFailure, isWriteRefusal } from './breaker.js'
+import { Breaker, type BreakerState, isNodeFailure, isWriteRefusal, NodeBreakers } from './breaker.js'
 import { ENTRY_VERSION, type Entry } from './entry.js'
 import { TierError, TimeoutError, ValueTooLargeError } from './errors.js'
 import { RetryQueue } from './retry-queue.js'
 import { checkRetryQueueSize, type EntryCodec } from './stack-options.js'
 import type { Payload, RemoteTier, Tier } from './tiers/types.js'
 
-export { Breaker, type BreakerState, isNodeFailure, isWriteRefusal } from './breaker.js'
+export { Breaker, type BreakerState, isNodeFailure, isWriteRefusal, NodeBreakers } from './breaker.js'
 export { RETRY_QUEUE_SIZE } from './retry-queue.js'
 export {
   type BreakerOptions,
@@ -27,8 +27,8 @@ export interface LowerOptions {
   breaker?: { threshold: number; breakDuration: number } | false
   /** Called for every tier failure (already counted by the caller of `onError`). */
   onError: (error: TierError, key: string | undefined) => void
-  /** Called when a tier's breaker changes state. */
-  onBreaker?: ((tier: string, state: BreakerState) => void) | undefined
+  /** Called when a tier's breaker changes state (`node` set for the breaker of one node of a multi-node tier). */
+  onBreaker?: ((tier: string, state: BreakerState, node?: string) => void) | undefined
   /** Bound of each remote tier's retry queue; 0 for none (see {@link TierStackOptions.retryQueueSize}). @default 10000 */
   retryQueueSize?: number
 }
@@ -37,13 +37,16 @@ export interface LowerOptions {
  * The tiers below L1. Reads go top-down and stop at the first usable entry; writes go to every tier.
  * Every remote call has a deadline; a failure or timeout is a miss for reads and `false` for writes.
  * Each remote tier has a circuit breaker: after `threshold` consecutive failures it is skipped for
- * `breakDuration`, then one probe decides.
+ * `breakDuration`, then one probe decides. A tier that says which node holds a key (`nodeOf`) also has one
+ * breaker per node, which the calls for its keys go through (see {@link NodeBreakers}).
  */
 export class Lower {
   readonly #tiers: readonly Tier[]
   readonly #o: LowerOptions
   /** One per tier (undefined for local tiers or without breaker). */
   readonly #breakers: (Breaker | undefined)[]
+  /** Per-node breakers of each tier with `nodeOf` (undefined for the others or without breaker). */
+  readonly #nodes: (NodeBreakers | undefined)[]
   /** Unacknowledged invalidations of each remote tier (created on first use). */
   readonly #retry: (RetryQueue | undefined)[]
   readonly #retryLimit: number
@@ -60,11 +63,23 @@ export class Lower {
         ? new Breaker(b.threshold, b.breakDuration, (state) => options.onBreaker?.(t.name, state))
         : undefined,
     )
+    this.#nodes = tiers.map((t) =>
+      t.kind === 'remote' && b !== false && typeof t.nodeOf === 'function'
+        ? new NodeBreakers(b.threshold, b.breakDuration, (node, state) => {
+            options.onBreaker?.(t.name, state, node)
+          })
+        : undefined,
+    )
   }
 
   /** The breaker state of each tier handled here (`undefined` for local tiers). */
   breakerStates(): (BreakerState | undefined)[] {
     return this.#breakers.map((b) => b?.state)
+  }
+
+  /** The state of each node's breaker, for each tier handled here (`undefined` for tiers without nodes). */
+  nodeBreakerStates(): (Record<string, BreakerState> | undefined)[] {
+    return this.#nodes.map((n) => n?.states())
   }
 
   /**
@@ -252,7 +267,7 @@ export class Lower {
       t.set(key, entry, ttl)
       return true
     }
-    const b = this.#breakers[i]
+    const b = this.#breakerFor(i, key)
     if (b !== undefined && !b.allowWrite()) return false
     const payload = encoded === undefined ? this.#encode(t, key, entry) : encoded
     if (payload === FAILED) return false
@@ -283,9 +298,20 @@ export class Lower {
   }
 
   /**
-   * Runs a tier call with a deadline and the tier's breaker; failures are reported and become `FAILED`.
-   * A call skipped by an open breaker is `FAILED` without a report (the opening was reported).
-   * One promise and one timer per call: this is on the path of every remote read.
+   * The breaker a call for `key` on tier `i` goes through: the breaker of the node holding the key when the
+   * tier says which one, else the tier's.
+   */
+  #breakerFor(i: number, key: string | undefined): Breaker | undefined {
+    const nodes = this.#nodes[i]
+    if (nodes === undefined || key === undefined) return this.#breakers[i]
+    const node = (this.#tiers[i] as RemoteTier).nodeOf?.(key)
+    return node === undefined ? this.#breakers[i] : nodes.of(node)
+  }
+
+  /**
+   * Runs a tier call with a deadline and the breaker of `key` (see `#breakerFor`); failures are reported and
+   * become `FAILED`. A call skipped by an open breaker is `FAILED` without a report (the opening was
+   * reported). One promise and one timer per call: this is on the path of every remote read.
    */
   #guard<R>(
     i: number,
@@ -304,7 +330,7 @@ export class Lower {
         return Promise.resolve(FAILED)
       }
     }
-    const b = this.#breakers[i]
+    const b = this.#breakerFor(i, key)
     if (b !== undefined && !b.allow()) return SKIPPED
     let p: Promise<R>
     try {
