@@ -63,10 +63,12 @@ export class Lower {
         ? new Breaker(b.threshold, b.breakDuration, (state) => options.onBreaker?.(t.name, state))
         : undefined,
     )
-    this.#nodes = tiers.map((t) =>
+    this.#nodes = tiers.map((t, i) =>
       t.kind === 'remote' && b !== false && typeof t.nodeOf === 'function'
         ? new NodeBreakers(b.threshold, b.breakDuration, (node, state) => {
             options.onBreaker?.(t.name, state, node)
+            // The node answers again: replay what it missed now (a replay does not wait on failing nodes).
+            if (state === 'closed') this.#retry[i]?.kick(true)
           })
         : undefined,
     )
@@ -195,6 +197,7 @@ export class Lower {
         name: t.name,
         limit: this.#retryLimit,
         breakDuration: this.#breakers[i]?.breakDuration,
+        route: t.nodeOf === undefined ? undefined : (key) => t.nodeOf?.(key),
         closed: () => this.#closed,
         clear: () =>
           this.#guard(i, 'clear', undefined, this.#o.writeTimeout * 10, () => t.clear(), true).then(
@@ -211,6 +214,7 @@ export class Lower {
                 ? t.deleteMany(keys)
                 : Promise.all(keys.map((k) => t.delete(k))).then(() => undefined),
             true,
+            keys[0],
           ).then(acknowledged),
         onError: (error, key) => this.#o.onError(error, key),
       })
@@ -309,9 +313,10 @@ export class Lower {
   }
 
   /**
-   * Runs a tier call with a deadline and the breaker of `key` (see `#breakerFor`); failures are reported and
-   * become `FAILED`. A call skipped by an open breaker is `FAILED` without a report (the opening was
-   * reported). One promise and one timer per call: this is on the path of every remote read.
+   * Runs a tier call with a deadline and the breaker of `route` (see `#breakerFor`; `key` unless a batch of
+   * keys on one node, reported without a key, gives one of them); failures are reported and become `FAILED`.
+   * A call skipped by an open breaker is `FAILED` without a report (the opening was reported).
+   * One promise and one timer per call: this is on the path of every remote read.
    */
   #guard<R>(
     i: number,
@@ -320,6 +325,7 @@ export class Lower {
     ms: number,
     call: () => R | Promise<R>,
     replay = false,
+    route = key,
   ): Promise<R | typeof FAILED | typeof TOO_LARGE> {
     const t = this.#tiers[i]!
     if (t.kind === 'local') {
@@ -330,7 +336,7 @@ export class Lower {
         return Promise.resolve(FAILED)
       }
     }
-    const b = this.#breakerFor(i, key)
+    const b = this.#breakerFor(i, route)
     if (b !== undefined && !b.allow()) return SKIPPED
     let p: Promise<R>
     try {

@@ -7,6 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createCache } from '../../src/index.js'
 import { redisTier } from '../../src/redis.js'
+import { jsonSerializer } from '../../src/serializer.js'
+import { Lower } from '../../src/stack.js'
 import { clusterKeyOwner, type RedisCluster, startRedisCluster } from '../services/cluster.js'
 import { respCall } from '../services/redis.js'
 
@@ -190,6 +192,65 @@ describe('Redis Cluster: one breaker per master', () => {
       expect(breakerEvents.filter((m) => !m.endsWith(`for node ${victimAddress}`))).toEqual([])
     } finally {
       await cache.close()
+      await c.stop()
+    }
+  }, 90_000)
+
+  it('the retry queue replays each master on its own: a dead one holds back only its keys', async () => {
+    const c = await startRedisCluster({ masters: 3, args: ['--cluster-require-full-coverage', 'no'] })
+    const rootNodes = c.rootNodes
+    const options = {
+      offset: 0,
+      codec: jsonSerializer,
+      readTimeout: 100,
+      writeTimeout: 300,
+      breaker: { threshold: 3, breakDuration: 300 },
+      onError: () => {},
+    }
+    const lower = new Lower([redisTier({ cluster: { rootNodes } }, { prefix: 'clrq:' })], options)
+    // Another process on the same keys.
+    const other = new Lower([redisTier({ cluster: { rootNodes } }, { prefix: 'clrq:' })], options)
+    try {
+      const now = Date.now()
+      const entry = (v: string) => ({ v, c: now, f: now + 600_000, w: now + 600_000, s: now + 600_000, d: 0 })
+      const tier = redisTier({ cluster: { rootNodes } }, { prefix: 'clrq:' })
+      const keys = Array.from({ length: 60 }, (_, i) => `key:${i}`)
+      for (const k of keys) expect(await lower.set(k, entry('old'))).toBe(true)
+      const [, victim, paused] = c.nodes
+      const byNode = new Map<string, string[]>()
+      for (const k of keys) {
+        const owner = await clusterKeyOwner(rootNodes, await tier.serverKey(k))
+        byNode.set(owner, [...(byNode.get(owner) ?? []), k])
+      }
+      await tier.close()
+      const dead = byNode.get(`127.0.0.1:${victim!.port}`) ?? []
+      const stalled = byNode.get(`127.0.0.1:${paused!.port}`) ?? []
+      expect(dead.length).toBeGreaterThan(5)
+      expect(stalled.length).toBeGreaterThan(5)
+
+      await victim!.kill()
+      for (const k of dead) expect(await lower.delete(k)).toBe(false)
+      // A second master stalls for a moment: its deletes miss the deadline and are queued too.
+      await paused!.pause()
+      expect((await Promise.all(stalled.map((k) => lower.delete(k)))).every((r) => r === false)).toBe(true)
+      expect(lower.retryQueueSizes()).toEqual([dead.length + stalled.length])
+      // Queued keys are not read from Redis (their old value is there).
+      expect(await lower.get(stalled[0]!)).toBeUndefined()
+      await paused!.resume()
+
+      // The stalled master's deletes are replayed and acknowledged although the dead master's still fail.
+      await until(async () => lower.retryQueueSizes()[0] === dead.length, 10_000, 50)
+      for (const k of stalled) expect(await other.get(k)).toBeUndefined()
+      // Those keys are read from Redis again: a value another process writes is seen.
+      for (const k of stalled) expect(await other.set(k, entry('new'))).toBe(true)
+      for (const k of stalled) expect((await lower.get(k))?.entry.v).toBe('new')
+
+      // The dead master's deletes go out once it is back.
+      await victim!.restart()
+      await until(async () => lower.retryQueueSizes()[0] === 0, 30_000, 100)
+    } finally {
+      await lower.close()
+      await other.close()
       await c.stop()
     }
   }, 90_000)
