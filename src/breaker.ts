@@ -80,6 +80,40 @@ export class Breaker {
 }
 
 /**
+ * The per-node breakers of a remote tier whose keys live on several servers (a tier with `nodeOf`, such as a
+ * Redis Cluster): one {@link Breaker} per node, created on first use, with the tier's settings. A call for a
+ * key goes through the breaker of the node holding it, so a dead node's keys are skipped while the other
+ * nodes keep being used, and the tier's own breaker (kept for calls no single node owns: `clear()`, calls
+ * before the tier knows its nodes) is not opened by one node. With every node down, every node's breaker
+ * opens and nothing is sent. Holds one breaker per node name the tier reports (its servers: a few).
+ */
+export class NodeBreakers {
+  readonly #nodes = new Map<string, Breaker>()
+  constructor(
+    readonly threshold: number,
+    readonly breakDuration: number,
+    readonly onChange: (node: string, state: BreakerState) => void,
+  ) {}
+
+  /** The breaker of `node`. */
+  of(node: string): Breaker {
+    let b = this.#nodes.get(node)
+    if (b === undefined) {
+      b = new Breaker(this.threshold, this.breakDuration, (state) => this.onChange(node, state))
+      this.#nodes.set(node, b)
+    }
+    return b
+  }
+
+  /** The state of each node's breaker, by node name. */
+  states(): Record<string, BreakerState> {
+    const out: Record<string, BreakerState> = {}
+    for (const [node, b] of this.#nodes) out[node] = b.state
+    return out
+  }
+}
+
+/**
  * A tier marks an error `nodeFailure: true` when one node of several failed (its keys miss, the others
  * work): reported, but not counted by the tier's breaker.
  */

@@ -87,8 +87,10 @@ export class Cache {
             readTimeout: stack.readTimeout,
             writeTimeout: stack.writeTimeout,
             breaker: stack.breaker,
-            onBreaker: (tier, state) => {
-              core!.report(new TierError(tier, 'breaker', new Error(`circuit ${state}`)), 'tier:breaker')
+            retryQueueSize: stack.retryQueueSize,
+            onBreaker: (tier, state, node) => {
+              const what = node === undefined ? `circuit ${state}` : `circuit ${state} for node ${node}`
+              core!.report(new TierError(tier, 'breaker', new Error(what)), 'tier:breaker')
             },
             onError: (error, key) => {
               core!.counters.tierErrors++

@@ -15,11 +15,19 @@ export interface RetryTarget {
   readonly limit: number
   /** The tier's breaker `breakDuration` (ms), or undefined without breaker. */
   readonly breakDuration: number | undefined
+  /**
+   * For a tier whose keys live on several nodes: the node holding a key. Replays then go node by node, and a
+   * failing node holds back only its own keys.
+   */
+  readonly route?: ((key: string) => string | undefined) | undefined
   /** Whether the stack is closed: nothing is replayed then. */
   closed(): boolean
   /** Sends a `clear()` through the tier's deadline and breaker; false when it failed. */
   clear(): Promise<boolean>
-  /** Sends the deletes of `keys` (one batch) through the tier's deadline and breaker; false when it failed. */
+  /**
+   * Sends the deletes of `keys` (one batch, all on one node when routed) through the tier's deadline and
+   * breaker (that node's); false when it failed.
+   */
   delete(keys: string[]): Promise<boolean>
   onError(error: TierError, key: string | undefined): void
 }
@@ -35,6 +43,8 @@ export class RetryQueue {
   seq = 0
   replaying = false
   kicked = false
+  /** The last replay left keys of failing nodes behind: only the timer or a node recovering replays again. */
+  held = false
   timer: NodeJS.Timeout | undefined
   dropped = 0
   lastDropReport = 0
@@ -90,10 +100,12 @@ export class RetryQueue {
 
   /**
    * Replays the queue soon after a successful call. Deferred, so that the caller of that call (a `set` of a
-   * queued key removes it from the queue) runs first: a replay never deletes a newer value.
+   * queued key removes it from the queue) runs first: a replay never deletes a newer value. When the last
+   * replay of a routed queue left keys of a failing node behind, only `force` (that node answers again)
+   * replays before the timer: the successes of the other nodes do not rescan the queue each time.
    */
-  kick(): void {
-    if (this.replaying || this.kicked) return
+  kick(force = false): void {
+    if (this.replaying || this.kicked || (this.held && !force)) return
     this.kicked = true
     setImmediate(() => {
       this.kicked = false
@@ -119,11 +131,13 @@ export class RetryQueue {
   /**
    * Sends the queued invalidations, in batches, through the same deadline and breaker as any call (the first
    * batch is the breaker's probe when it is half-open). Stops at the first failure and tries again later.
-   * Never throws.
+   * A routed queue replays each node's keys on their own (nodes in parallel) and stops only the failing
+   * node's. Never throws.
    */
   replay(): void {
     if (this.replaying || this.#t.closed() || this.size === 0) return
     this.replaying = true
+    this.held = false
     const t = this.#t
     const run = async (): Promise<void> => {
       while (!t.closed() && this.size !== 0) {
@@ -133,14 +147,29 @@ export class RetryQueue {
           this.keys.clear()
           continue
         }
-        const batch: Array<[string, number]> = []
-        for (const entry of this.keys) {
-          batch.push(entry)
-          if (batch.length === RETRY_BATCH) break
+        if (t.route === undefined) {
+          if (!(await this.#send(this.keys, RETRY_BATCH))) return
+          continue
         }
-        if (!(await t.delete(batch.map(([k]) => k)))) return
-        // Keys deleted again meanwhile stay queued: their latest delete was not the one replayed.
-        for (const [k, n] of batch) if (this.keys.get(k) === n) this.keys.delete(k)
+        const byNode = new Map<string | undefined, Array<[string, number]>>()
+        for (const entry of this.keys) {
+          const node = t.route(entry[0])
+          const list = byNode.get(node)
+          if (list === undefined) byNode.set(node, [entry])
+          else list.push(entry)
+        }
+        const sent = await Promise.all(
+          Array.from(byNode.values(), async (entries) => {
+            for (let at = 0; at < entries.length; at += RETRY_BATCH) {
+              if (!(await this.#send(entries.slice(at, at + RETRY_BATCH), RETRY_BATCH))) return false
+            }
+            return true
+          }),
+        )
+        if (!sent.every(Boolean)) {
+          this.held = true
+          return
+        }
       }
     }
     run()
@@ -150,5 +179,18 @@ export class RetryQueue {
         if (this.size === 0) this.idle()
         else this.arm()
       })
+  }
+
+  /** Sends the deletes of the first `max` of `entries` as one batch; true when acknowledged. */
+  async #send(entries: Iterable<[string, number]>, max: number): Promise<boolean> {
+    const batch: Array<[string, number]> = []
+    for (const entry of entries) {
+      batch.push(entry)
+      if (batch.length === max) break
+    }
+    if (!(await this.#t.delete(batch.map(([k]) => k)))) return false
+    // Keys deleted again meanwhile stay queued: their latest delete was not the one replayed.
+    for (const [k, n] of batch) if (this.keys.get(k) === n) this.keys.delete(k)
+    return true
   }
 }

@@ -1,4 +1,5 @@
 import { type Duration, optionalMs } from './duration.js'
+import { RETRY_QUEUE_SIZE } from './retry-queue.js'
 import type { Serializer } from './serializer/types.js'
 import { defaultSerializer } from './serializer.js'
 import type { Payload } from './tiers/types.js'
@@ -49,6 +50,17 @@ export interface TierStackOptions {
    */
   breaker?: BreakerOptions | false
   /**
+   * Most keys kept in each remote tier's retry queue: the deletes that tier did not acknowledge (error, missed
+   * `writeTimeout`, or skipped by an open breaker), replayed when it answers again; while a key is queued it is
+   * not read from that tier. Beyond the bound the oldest key is dropped (its old value can be read from that
+   * tier again until its TTL) and reported as an `error` event with `operation: 'tier:retry'`, at most once a
+   * second. A failed `clear()` is kept as one pending clear that replaces the queued deletes.
+   * `0` turns the queue off: an unacknowledged delete or `clear()` is reported and returned as `false` (or
+   * rejected under `throwOnTierError`), and nothing is replayed or kept.
+   * @default 10000
+   */
+  retryQueueSize?: number
+  /**
    * How entries are turned into bytes or text for remote tiers.
    * @default the tagged-JSON serializer (`jsonSerializer`)
    */
@@ -61,6 +73,7 @@ export interface ResolvedStackOptions {
   readTimeout: number
   writeTimeout: number
   breaker: { threshold: number; breakDuration: number } | false
+  retryQueueSize: number
 }
 
 /** Validates and resolves {@link TierStackOptions}; throws a `TypeError` naming a bad option. */
@@ -94,5 +107,17 @@ export function resolveTierStackOptions(o: TierStackOptions = {}): ResolvedStack
   ) {
     throw new TypeError('Expected `serializer` to be an object with `serialize` and `deserialize` functions')
   }
-  return { codec: serializer, readTimeout, writeTimeout, breaker }
+  const retryQueueSize = checkRetryQueueSize(o.retryQueueSize)
+  return { codec: serializer, readTimeout, writeTimeout, breaker, retryQueueSize }
+}
+
+/** `retryQueueSize` validated: an integer >= 0 (`Infinity` is refused: the queue is always bounded). */
+export function checkRetryQueueSize(value: unknown): number {
+  if (value === undefined) return RETRY_QUEUE_SIZE
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new TypeError(
+      `Expected \`retryQueueSize\` to be an integer >= 0 (0 turns the retry queue off), got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
+    )
+  }
+  return value
 }

@@ -1,11 +1,11 @@
-import { Breaker, type BreakerState, isNodeFailure, isWriteRefusal } from './breaker.js'
+import { Breaker, type BreakerState, isNodeFailure, isWriteRefusal, NodeBreakers } from './breaker.js'
 import { ENTRY_VERSION, type Entry } from './entry.js'
 import { TierError, TimeoutError, ValueTooLargeError } from './errors.js'
-import { RETRY_QUEUE_SIZE, RetryQueue } from './retry-queue.js'
-import type { EntryCodec } from './stack-options.js'
+import { RetryQueue } from './retry-queue.js'
+import { checkRetryQueueSize, type EntryCodec } from './stack-options.js'
 import type { Payload, RemoteTier, Tier } from './tiers/types.js'
 
-export { Breaker, type BreakerState, isNodeFailure, isWriteRefusal } from './breaker.js'
+export { Breaker, type BreakerState, isNodeFailure, isWriteRefusal, NodeBreakers } from './breaker.js'
 export { RETRY_QUEUE_SIZE } from './retry-queue.js'
 export {
   type BreakerOptions,
@@ -27,13 +27,9 @@ export interface LowerOptions {
   breaker?: { threshold: number; breakDuration: number } | false
   /** Called for every tier failure (already counted by the caller of `onError`). */
   onError: (error: TierError, key: string | undefined) => void
-  /** Called when a tier's breaker changes state. */
-  onBreaker?: ((tier: string, state: BreakerState) => void) | undefined
-  /**
-   * Most keys kept per remote tier whose delete that tier did not acknowledge (failed, timed out, or skipped
-   * by an open breaker). Beyond it the oldest are dropped and reported.
-   * @default 10000
-   */
+  /** Called when a tier's breaker changes state (`node` set for the breaker of one node of a multi-node tier). */
+  onBreaker?: ((tier: string, state: BreakerState, node?: string) => void) | undefined
+  /** Bound of each remote tier's retry queue; 0 for none (see {@link TierStackOptions.retryQueueSize}). @default 10000 */
   retryQueueSize?: number
 }
 
@@ -41,13 +37,16 @@ export interface LowerOptions {
  * The tiers below L1. Reads go top-down and stop at the first usable entry; writes go to every tier.
  * Every remote call has a deadline; a failure or timeout is a miss for reads and `false` for writes.
  * Each remote tier has a circuit breaker: after `threshold` consecutive failures it is skipped for
- * `breakDuration`, then one probe decides.
+ * `breakDuration`, then one probe decides. A tier that says which node holds a key (`nodeOf`) also has one
+ * breaker per node, which the calls for its keys go through (see {@link NodeBreakers}).
  */
 export class Lower {
   readonly #tiers: readonly Tier[]
   readonly #o: LowerOptions
   /** One per tier (undefined for local tiers or without breaker). */
   readonly #breakers: (Breaker | undefined)[]
+  /** Per-node breakers of each tier with `nodeOf` (undefined for the others or without breaker). */
+  readonly #nodes: (NodeBreakers | undefined)[]
   /** Unacknowledged invalidations of each remote tier (created on first use). */
   readonly #retry: (RetryQueue | undefined)[]
   readonly #retryLimit: number
@@ -57,15 +56,20 @@ export class Lower {
     this.#tiers = tiers
     this.#o = options
     this.#retry = tiers.map(() => undefined)
-    const limit = options.retryQueueSize ?? RETRY_QUEUE_SIZE
-    if (!Number.isInteger(limit) || limit < 0) {
-      throw new TypeError(`Expected \`retryQueueSize\` to be an integer >= 0, got ${String(limit)}`)
-    }
-    this.#retryLimit = limit
+    this.#retryLimit = checkRetryQueueSize(options.retryQueueSize)
     const b = options.breaker === undefined ? { threshold: 5, breakDuration: 2000 } : options.breaker
     this.#breakers = tiers.map((t) =>
       t.kind === 'remote' && b !== false
         ? new Breaker(b.threshold, b.breakDuration, (state) => options.onBreaker?.(t.name, state))
+        : undefined,
+    )
+    this.#nodes = tiers.map((t, i) =>
+      t.kind === 'remote' && b !== false && typeof t.nodeOf === 'function'
+        ? new NodeBreakers(b.threshold, b.breakDuration, (node, state) => {
+            options.onBreaker?.(t.name, state, node)
+            // The node answers again: replay what it missed now (a replay does not wait on failing nodes).
+            if (state === 'closed') this.#retry[i]?.kick(true)
+          })
         : undefined,
     )
   }
@@ -73,6 +77,11 @@ export class Lower {
   /** The breaker state of each tier handled here (`undefined` for local tiers). */
   breakerStates(): (BreakerState | undefined)[] {
     return this.#breakers.map((b) => b?.state)
+  }
+
+  /** The state of each node's breaker, for each tier handled here (`undefined` for tiers without nodes). */
+  nodeBreakerStates(): (Record<string, BreakerState> | undefined)[] {
+    return this.#nodes.map((n) => n?.states())
   }
 
   /**
@@ -143,7 +152,7 @@ export class Lower {
           }
           return true
         }
-        if (t.kind === 'remote' && !this.#closed) {
+        if (t.kind === 'remote' && !this.#closed && this.#retryLimit !== 0) {
           const q = this.#queue(i)
           q.keys.clear()
           q.clear = true
@@ -188,6 +197,7 @@ export class Lower {
         name: t.name,
         limit: this.#retryLimit,
         breakDuration: this.#breakers[i]?.breakDuration,
+        route: t.nodeOf === undefined ? undefined : (key) => t.nodeOf?.(key),
         closed: () => this.#closed,
         clear: () =>
           this.#guard(i, 'clear', undefined, this.#o.writeTimeout * 10, () => t.clear(), true).then(
@@ -204,6 +214,7 @@ export class Lower {
                 ? t.deleteMany(keys)
                 : Promise.all(keys.map((k) => t.delete(k))).then(() => undefined),
             true,
+            keys[0],
           ).then(acknowledged),
         onError: (error, key) => this.#o.onError(error, key),
       })
@@ -211,9 +222,9 @@ export class Lower {
     return q
   }
 
-  /** Queues the delete of `key` on tier `i` (bounded: the oldest key is dropped and reported). */
+  /** Queues the delete of `key` on tier `i` (bounded: the oldest key is dropped and reported; none with size 0). */
   #enqueue(i: number, key: string): void {
-    if (this.#closed) return
+    if (this.#closed || this.#retryLimit === 0) return
     this.#queue(i).enqueue(key)
   }
 
@@ -260,7 +271,7 @@ export class Lower {
       t.set(key, entry, ttl)
       return true
     }
-    const b = this.#breakers[i]
+    const b = this.#breakerFor(i, key)
     if (b !== undefined && !b.allowWrite()) return false
     const payload = encoded === undefined ? this.#encode(t, key, entry) : encoded
     if (payload === FAILED) return false
@@ -291,7 +302,19 @@ export class Lower {
   }
 
   /**
-   * Runs a tier call with a deadline and the tier's breaker; failures are reported and become `FAILED`.
+   * The breaker a call for `key` on tier `i` goes through: the breaker of the node holding the key when the
+   * tier says which one, else the tier's.
+   */
+  #breakerFor(i: number, key: string | undefined): Breaker | undefined {
+    const nodes = this.#nodes[i]
+    if (nodes === undefined || key === undefined) return this.#breakers[i]
+    const node = (this.#tiers[i] as RemoteTier).nodeOf?.(key)
+    return node === undefined ? this.#breakers[i] : nodes.of(node)
+  }
+
+  /**
+   * Runs a tier call with a deadline and the breaker of `route` (see `#breakerFor`; `key` unless a batch of
+   * keys on one node, reported without a key, gives one of them); failures are reported and become `FAILED`.
    * A call skipped by an open breaker is `FAILED` without a report (the opening was reported).
    * One promise and one timer per call: this is on the path of every remote read.
    */
@@ -302,6 +325,7 @@ export class Lower {
     ms: number,
     call: () => R | Promise<R>,
     replay = false,
+    route = key,
   ): Promise<R | typeof FAILED | typeof TOO_LARGE> {
     const t = this.#tiers[i]!
     if (t.kind === 'local') {
@@ -312,7 +336,7 @@ export class Lower {
         return Promise.resolve(FAILED)
       }
     }
-    const b = this.#breakers[i]
+    const b = this.#breakerFor(i, route)
     if (b !== undefined && !b.allow()) return SKIPPED
     let p: Promise<R>
     try {

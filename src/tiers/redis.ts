@@ -24,6 +24,10 @@
  * at once instead of queueing), a short connect timeout, reconnection forever with capped exponential
  * backoff plus jitter, and an `'error'` listener so node-redis never emits an unhandled `'error'`. The engine
  * puts its own deadline on every call, because node-redis's timeouts do not cover a stalled server.
+ *
+ * Cluster: the tier says which master holds a key (`nodeOf`: the key's hash slot, `redis-slot.ts`, looked up in
+ * the client's slot table), and the engine keeps one circuit breaker per master with it; the tier itself
+ * counts nothing. `getMany`/`deleteMany` send one command per key (the keys may live in different slots).
  */
 import {
   createClient,
@@ -32,6 +36,7 @@ import {
   type RedisClientOptions,
   type RedisClusterOptions,
 } from '@keyv/redis'
+import { keySlot } from './redis-slot.js'
 import type { Payload, RemoteTier } from './types.js'
 
 /** Where the tier's Redis is. Exactly one of the fields. */
@@ -110,6 +115,17 @@ export interface RedisTier extends RemoteTier {
   readonly prefix: string
   /** The Redis key the tier uses for a cache key, with the current generation (for tests and debugging). */
   serverKey(key: string): Promise<string>
+  /**
+   * Cluster only: the `host:port` of the master owning the slot of `key`'s Redis key, from the client's slot
+   * table (no I/O); `undefined` before the topology and the generation are known. The engine keeps one circuit
+   * breaker per master with it. Standalone tiers do not have it.
+   */
+  nodeOf?(key: string): string | undefined
+}
+
+/** The part of a node-redis cluster's slot table `nodeOf` reads. */
+interface ClusterSlots {
+  readonly slots: ReadonlyArray<{ readonly master?: { readonly address: string } } | undefined>
 }
 
 /** The commands the tier sends, common to a node-redis client and cluster. */
@@ -418,6 +434,10 @@ export function redisTier(
       }
       // The error listener stays: a connect attempt still in flight may report after this.
     },
+  }
+  if (isCluster) {
+    const table = raw as unknown as ClusterSlots
+    tier.nodeOf = (key) => (gen === undefined ? undefined : table.slots[keySlot(base + key)]?.master?.address)
   }
   return tier
 }

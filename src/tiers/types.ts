@@ -35,6 +35,13 @@ export interface RemoteTier {
   deleteMany?(keys: readonly string[]): Promise<void>
   /** Removes every key this tier wrote (its own prefix only; never a whole-server flush). */
   clear(): Promise<void>
+  /**
+   * For a tier whose keys live on several servers: the server that holds `key` now (a stable name, such as the
+   * `host:port` of the Redis Cluster master owning the key's slot), or `undefined` when not known (yet). The
+   * engine then keeps one circuit breaker per server, so one server failing skips only its own keys. Called on
+   * every call for a key: no I/O.
+   */
+  nodeOf?(key: string): string | undefined
   /** Largest payload the tier accepts, in bytes, if it has a limit. */
   readonly maxValueBytes?: number | undefined
   close(): Promise<void>

@@ -6,7 +6,14 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { freePort, isPortFree } from './ports.js'
 import { findBinary, makeTempDir, removeTempDir, sleep } from './process.js'
-import { type RedisServer, redisMajorVersion, resolveRedisBinary, respCall, startRedis } from './redis.js'
+import {
+  type RedisServer,
+  RespError,
+  redisMajorVersion,
+  resolveRedisBinary,
+  respCall,
+  startRedis,
+} from './redis.js'
 
 export const CLUSTER_SLOTS = 16_384
 
@@ -185,4 +192,22 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
     formation,
     stop,
   }
+}
+
+/**
+ * The `host:port` of the master holding the Redis key `key`, as the cluster answers it: asks the first of
+ * `rootNodes`, which replies for its own slots and with `MOVED <slot> <host:port>` for the others.
+ */
+export async function clusterKeyOwner(rootNodes: readonly { url: string }[], key: string): Promise<string> {
+  const first = new URL(rootNodes[0]!.url)
+  const reply = await respCall(Number(first.port), ['EXISTS', key], {
+    host: first.hostname,
+    timeoutMs: 5_000,
+  })
+  if (reply instanceof RespError) {
+    const moved = /^MOVED \d+ (\S+)$/.exec(reply.message)
+    if (moved === null) throw reply
+    return moved[1]!
+  }
+  return first.host
 }

@@ -186,3 +186,100 @@ describe('failed invalidation goes to a bounded retry queue (RELIABILITY 13)', (
     expect(await lower.get('a')).toBeUndefined()
   }, 20_000)
 })
+
+describe('retryQueueSize (createCache option)', () => {
+  it('invalid values throw a TypeError naming the option', () => {
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '10', null]) {
+      expect(() => createCache({ retryQueueSize: bad as number })).toThrow(TypeError)
+      expect(() => createCache({ retryQueueSize: bad as number })).toThrow(/`retryQueueSize`/)
+    }
+    expect(() => createCache({ retryQueueSize: -1 })).toThrow(/`retryQueueSize`.*-1/)
+    // Valid: 0 (off) and any integer above.
+    for (const ok of [0, 1, 10_000, 1_000_000]) {
+      expect(() => createCache({ retryQueueSize: ok }).close()).not.toThrow()
+    }
+  })
+
+  /** A memory + Redis cache whose breaker opens after 2 failures, against a paused Redis. */
+  async function pausedStack(prefix: string, retryQueueSize: number | undefined) {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const tier = redisTier({ url: server.url }, { prefix })
+    const cache = createCache({
+      tiers: [memoryTier(), tier],
+      breaker: { threshold: 2, breakDuration: '300ms' },
+      ...(retryQueueSize === undefined ? {} : { retryQueueSize }),
+    })
+    cleanups.push(() => cache.close())
+    const errors: { operation: string; message: string; key: string | undefined }[] = []
+    cache.on('error', (e) =>
+      errors.push({
+        operation: e.operation,
+        message: e.error instanceof Error ? e.error.message : String(e.error),
+        key: e.key,
+      }),
+    )
+    return { server, tier, cache, errors }
+  }
+
+  async function openBreaker(cache: ReturnType<typeof createCache>, errors: { operation: string }[]) {
+    await cache.get('miss-1')
+    await cache.get('miss-2')
+    expect(errors.map((e) => e.operation)).toContain('tier:breaker')
+  }
+
+  it('a small size bounds the queue: the oldest delete is dropped and reported, the others replayed', async () => {
+    const { server, tier, cache, errors } = await pausedStack('rqs2:', 2)
+    for (const k of ['a', 'b', 'c']) expect(await cache.set(k, `old ${k}`)).toBe(true)
+    const serverKeys = await Promise.all(['a', 'b', 'c'].map((k) => tier.serverKey(k)))
+    await server.pause()
+    await openBreaker(cache, errors)
+    for (const k of ['a', 'b', 'c']) expect(await cache.delete(k)).toBe(false)
+    const full = errors.filter((e) => e.operation === 'tier:retry')
+    expect(full).toHaveLength(1)
+    expect(full[0]!.message).toMatch(/retry queue full \(2 keys\): dropped 1 unacknowledged delete\b/)
+    expect(full[0]!.key).toBe('a')
+
+    await server.resume()
+    // b and c were queued: the replay deletes them from Redis without any traffic.
+    await until(async () => (await server.call('EXISTS', serverKeys[1]!, serverKeys[2]!)) === 0, 5000)
+    // a was dropped from the queue: its delete never reached Redis, and its old value is read again.
+    expect(await server.call('EXISTS', serverKeys[0]!)).toBe(1)
+    expect(await cache.get('a')).toBe('old a')
+    expect(await cache.get('b')).toBeUndefined()
+  }, 20_000)
+
+  it('0 turns the queue off: the failure is reported, nothing is queued or replayed', async () => {
+    const { server, tier, cache, errors } = await pausedStack('rqs0:', 0)
+    expect(await cache.set('doomed', 'old value')).toBe(true)
+    const serverKey = await tier.serverKey('doomed')
+    await server.pause()
+    await openBreaker(cache, errors)
+    expect(await cache.delete('doomed')).toBe(false)
+    await cache.clear() // not acknowledged either (skipped by the open breaker)
+    expect(errors.filter((e) => e.operation === 'tier:retry')).toEqual([])
+    await server.resume()
+    // A write succeeds (which would replay a queue), then several replay intervals pass.
+    await until(async () => (await cache.set('other', 1)) === true, 5000)
+    await sleep(1500)
+    // Neither the delete nor the clear was replayed: the key is still there under the same generation.
+    expect(await server.call('EXISTS', serverKey)).toBe(1)
+    expect(await tier.serverKey('doomed')).toBe(serverKey)
+  }, 20_000)
+
+  it('the default is 10,000 keys', async () => {
+    const { server, cache, errors } = await pausedStack('rqsd:', undefined)
+    await cache.set('warm', 1)
+    await server.pause()
+    await openBreaker(cache, errors)
+    // Skipped by the open breaker: nothing is sent, each key is queued.
+    const keys = Array.from({ length: 10_000 }, (_, i) => `k${i}`)
+    expect((await Promise.all(keys.map((k) => cache.delete(k)))).every((r) => r === false)).toBe(true)
+    expect(errors.filter((e) => e.operation === 'tier:retry')).toEqual([])
+    expect(await cache.delete('one more')).toBe(false)
+    const full = errors.filter((e) => e.operation === 'tier:retry')
+    expect(full).toHaveLength(1)
+    expect(full[0]!.message).toMatch(/retry queue full \(10000 keys\)/)
+    expect(full[0]!.key).toBe('k0')
+  }, 20_000)
+})
