@@ -49,31 +49,47 @@ export function cached(options?: FastifyCachedOptions): CachedRouteOptions {
   const http = createHttpCache<FastifyRequest, FastifyReply>(options)
   const states = new WeakMap<FastifyRequest, State>()
   // callback style: `done` runs the handler synchronously, so it runs inside the tag collector
-  function tiercacheLookup(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-    const decide = (d: State): void => {
-      states.set(request, d)
-      if (d.kind === 'miss') {
-        for (const name of d.stripRequestHeaders) delete request.headers[name]
-        d.run(() => done())
-      } else if (d.kind === 'bypass') {
-        for (const [name, value] of d.headers) reply.header(name, value)
-        done()
-      } else {
-        apply(reply, d, false)
-        // a HEAD route's own onSend sets Content-Length 0 for an empty payload, but not for a stream
-        reply.send(
-          d.body !== undefined ? buf(d.body) : request.method === 'HEAD' ? Readable.from([]) : undefined,
-        )
-      }
+  function decide(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, d: State) {
+    if (d.kind === 'hit') {
+      // nothing to remember: onSend passes a payload through when the request has no state
+      apply(reply, d, false)
+      // a HEAD route's own onSend sets Content-Length 0 for an empty payload, but not for a stream
+      reply.send(
+        d.body !== undefined ? buf(d.body) : request.method === 'HEAD' ? Readable.from([]) : undefined,
+      )
+      return
     }
+    states.set(request, d)
+    if (d.kind === 'miss') {
+      for (const name of d.stripRequestHeaders) delete request.headers[name]
+      d.run(() => done())
+    } else {
+      for (const [name, value] of d.headers) reply.header(name, value)
+      done()
+    }
+  }
+  function tiercacheLookup(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const d = http.decide(view(request), request, reply)
     if (d instanceof Promise)
-      d.then(decide, () => done()) // fail open
-    else decide(d)
+      d.then(
+        (x) => decide(request, reply, done, x),
+        () => done(),
+      ) // fail open
+    else decide(request, reply, done, d)
   }
-  async function tiercacheCapture(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  // callback style too: a hit's payload goes on without a promise
+  function tiercacheCapture(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (err: Error | null, payload?: unknown) => void,
+  ) {
     const d = states.get(request)
-    if (d === undefined || d.kind === 'hit') return payload
+    if (d === undefined || d.kind === 'hit') return done(null, payload)
+    capture(reply, d, payload).then((p) => done(null, p), done)
+  }
+  async function capture(reply: FastifyReply, d: State, payload: unknown): Promise<unknown> {
+    if (d.kind === 'hit') return payload
     if (d.kind === 'bypass') {
       await d.onResponse?.(reply.statusCode, reply.getHeaders()).catch(noop)
       return payload
