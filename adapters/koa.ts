@@ -113,8 +113,14 @@ function streamOf(body: unknown): AsyncIterable<unknown> | undefined {
 /** Sends a reply through Koa: its status, exactly its headers, its body. */
 function send(ctx: Context, reply: HttpReply): void {
   ctx.status = reply.status
-  ctx.body = reply.body === undefined ? EMPTY : toBuffer(reply.body)
+  if (reply.body === undefined) {
+    ctx.body = EMPTY
+    replaceHeaders(ctx.res, reply.headers, reply.record) // after: Koa set Content-Length 0
+    return
+  }
+  // before: with Content-Type set, Koa's body setter skips its MIME lookup (its Content-Length is ours)
   replaceHeaders(ctx.res, reply.headers, reply.record)
+  ctx.body = toBuffer(reply.body)
 }
 
 /** Replaces every response header with `pairs` (repeated names become one multi-valued header). */

@@ -147,6 +147,10 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
   readonly #hitStatus: string | undefined
   /** Hashed request keys by their raw parts (`null`: the URL bypasses), bounded, oldest dropped first. */
   readonly #keys = new Map<string, string | null>()
+  /** Hashed request keys by URL alone, for requests with the scheme, host and pattern of the first one. */
+  #home:
+    | { protocol: string; host: string; pattern: string | undefined; keys: Map<string, string | null> }
+    | undefined
   readonly #engine: EntryOptions
   readonly #extraMs: number
   /** Keys whose stale-while-revalidate refresh runs in this process, with the lease's end. */
@@ -267,6 +271,21 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     const policy = this.#o.policy
     if (policy.cookies !== undefined) return requestKey(view, policy, partition)
     const pattern = view.route?.pattern
+    // the route's own traffic (the scheme, host and pattern of its first request, shared entries): the
+    // URL alone finds the key, without building the raw string
+    const home = this.#home
+    if (partition === undefined && home !== undefined) {
+      if (view.protocol === home.protocol && view.host === home.host && pattern === home.pattern) {
+        const memo = home.keys.get(view.url)
+        if (memo !== undefined) return memo ?? undefined
+        const key = requestKey(view, policy, undefined)
+        if (home.keys.size >= KEY_MEMO_SIZE) home.keys.delete(home.keys.keys().next().value!)
+        home.keys.set(view.url, key ?? null)
+        return key
+      }
+    } else if (partition === undefined) {
+      this.#home = { protocol: view.protocol, host: view.host, pattern, keys: new Map() }
+    }
     const raw =
       `${view.method === 'HEAD' ? 'GET' : view.method} ${view.protocol.length}:${view.protocol}` +
       `${view.host.length}:${view.host}${pattern === undefined ? '-' : `${pattern.length}:${pattern}`}` +

@@ -238,6 +238,69 @@ describe('createHttpCache: decide', () => {
   })
 })
 
+describe('createHttpCache: request keys and shared hit replies', () => {
+  it('the scheme, host and route pattern stay in the key when the URL alone is remembered', async () => {
+    const { http } = setup({ ttl: 60 })
+    const at = (protocol: string, host: string, pattern?: string): HttpRequestView => ({
+      ...view('/k'),
+      protocol,
+      host,
+      route: pattern === undefined ? undefined : { pattern, params: {} },
+    })
+    const first = counter((n) => ({ body: `a${n}` }))
+    expect((await drive(http, at('http', 'a.example'), first)).body).toBe('a1') // the route's "home"
+    // a fresh view per request: the view doubles as the native request, which marks nested layers
+    const others = [
+      () => at('https', 'a.example'),
+      () => at('http', 'b.example'),
+      () => at('http', 'a.example', '/:x'),
+    ]
+    for (const [i, v] of others.entries()) {
+      expect(
+        (
+          await drive(
+            http,
+            v(),
+            counter(() => ({ body: `other${i}` })),
+          )
+        ).body,
+      ).toBe(`other${i}`)
+    }
+    expect((await drive(http, at('http', 'a.example'), first)).body).toBe('a1')
+    for (const [i, v] of others.entries()) {
+      const again = await drive(
+        http,
+        v(),
+        counter(() => ({ body: 'never' })),
+      )
+      expect([again.kind, again.body]).toEqual(['hit', `other${i}`])
+    }
+    expect((await drive(http, { ...at('http', 'a.example'), url: '/k?x=1' }, first)).body).toBe('a2')
+  })
+
+  it('plain GETs share one frozen hit decision per second; conditional requests get their own', async () => {
+    const { http } = setup({ ttl: 60 })
+    await drive(
+      http,
+      view('/s'),
+      counter(() => ({ headers: { 'x-a': ['1', '2'] }, body: 's' })),
+    )
+    const a = http.decide(view('/s', { accept: '*/*' }), {} as HttpRequestView, undefined)
+    const b = http.decide(view('/s'), {} as HttpRequestView, undefined)
+    expect(a).toBe(b)
+    if (a instanceof Promise || a.kind !== 'hit') throw new Error('expected a hit')
+    expect(Object.isFrozen(a)).toBe(true)
+    expect(a.record).toMatchObject({ 'x-a': ['1', '2'], 'cache-status': 'tiercache; hit; ttl=60' })
+    expect(Object.keys(a.record!)).toEqual(
+      a.headers.map(([n]) => n).filter((n, i, all) => all.indexOf(n) === i),
+    )
+    const cond = http.decide(view('/s', { 'if-none-match': '"x"' }), {} as HttpRequestView, undefined)
+    expect(cond).not.toBe(a)
+    expect(cond).toMatchObject({ kind: 'hit', status: 200 })
+    expect((cond as { record?: unknown }).record).toBeUndefined()
+  })
+})
+
 describe('createHttpCache: coalescing', () => {
   it('50 concurrent misses run the handler once; waiters are marked collapsed', async () => {
     const { http } = setup()
