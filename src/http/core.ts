@@ -22,7 +22,7 @@ import { ageSeconds, cacheStatus } from './headers.js'
 import { INFLUENCE_HEADERS, influenceKey } from './influence.js'
 import { invalidateAfterWrite, isUnsafeMethod, urlTag } from './invalidate.js'
 import { hashKeyParts, requestKey } from './key.js'
-import { pairsToRecord } from './node.js'
+import { fastRecord } from './node.js'
 import { hasNotableHeader, requestBypassReason, urlBypassReason } from './policy.js'
 import {
   type CachedResponse,
@@ -327,7 +327,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
         status: reply.status,
         headers: Object.freeze(reply.headers) as [string, string][],
         body: reply.body,
-        record: Object.freeze(pairsToRecord(reply.headers)),
+        record: Object.freeze(fastRecord(reply.headers)),
       })
       hitMemo.set(v, { ttl, age: ageSeconds(v.storedAt, now), hit })
       return hit
