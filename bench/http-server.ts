@@ -8,6 +8,7 @@
  *   variant  bare         the route handler returns the 1 KB item (framework JSON serialization)
  *            cached       the same route behind `cached({ ttl: 60 })`
  *            cached-slow  the same, with a handler that sleeps 5 ms first
+ *            cached-app   koa only: `app.use(cached({ ttl: 60 }))` before the router, mounted as koa-cash is
  *            peer         the same route behind apicache (express) or koa-cash (koa)
  *
  * The `node` server (variant `bare` only) is plain `node:http` writing the same bytes, prepared once.
@@ -28,7 +29,7 @@ import { pathToFileURL } from 'node:url'
 export const FRAMEWORKS = ['express', 'koa', 'fastify', 'hono'] as const
 export type Framework = (typeof FRAMEWORKS)[number]
 export type ServerKind = 'node' | Framework
-export const VARIANTS = ['bare', 'cached', 'cached-slow', 'peer'] as const
+export const VARIANTS = ['bare', 'cached', 'cached-slow', 'cached-app', 'peer'] as const
 export type Variant = (typeof VARIANTS)[number]
 
 /** The route every framework registers, and the URL the load generator requests. */
@@ -73,6 +74,7 @@ function makeItem(): Item {
 export function hasVariant(kind: ServerKind, variant: Variant): boolean {
   if (kind === 'node') return variant === 'bare'
   if (variant === 'peer') return kind === 'express' || kind === 'koa'
+  if (variant === 'cached-app') return kind === 'koa'
   return true
 }
 
@@ -178,6 +180,10 @@ async function koaServer(variant: Variant): Promise<Server> {
       if (await (ctx as typeof ctx & { cashed(): Promise<boolean> }).cashed()) return
       return fast(ctx, next)
     })
+  } else if (variant === 'cached-app') {
+    const { cached } = await import('../adapters/koa.js')
+    app.use(cached({ ttl: 60 }))
+    router.get(ROUTE, fast)
   } else {
     const { cached } = await import('../adapters/koa.js')
     router.get(ROUTE, cached({ ttl: 60 }), variant === 'cached' ? fast : slow)

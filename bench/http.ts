@@ -25,6 +25,7 @@ import {
   REQUEST_PATH,
   type ServerKind,
   SLOW_MS,
+  VARIANTS,
   type Variant,
 } from './http-server.js'
 import { median, quantile, roundOrder, sleep } from './lib.js'
@@ -344,6 +345,7 @@ function subjectName(kind: ServerKind, variant: Variant): string {
   if (variant === 'bare') return `${l} bare route`
   if (variant === 'cached') return `${l} cached hit`
   if (variant === 'cached-slow') return `${l} cached hit, ${SLOW_MS} ms handler`
+  if (variant === 'cached-app') return `${l} cached hit, app.use`
   return kind === 'express' ? 'Express apicache hit' : 'Koa koa-cash hit'
 }
 
@@ -351,13 +353,13 @@ function subjects(): Subject[] {
   const list: Subject[] = []
   const kinds: ServerKind[] = ['node', ...FRAMEWORKS]
   for (const kind of kinds) {
-    for (const variant of ['bare', 'cached', 'cached-slow', 'peer'] as const) {
+    for (const variant of VARIANTS) {
       if (!hasVariant(kind, variant)) continue
       list.push({
         kind,
         variant,
         name: subjectName(kind, variant),
-        tiercache: variant === 'cached' || variant === 'cached-slow',
+        tiercache: variant !== 'bare' && variant !== 'peer',
         cachedHandler: variant !== 'bare',
       })
     }
@@ -507,6 +509,13 @@ export async function runHttpSuite(
     'koaCash({ get, set }) over an lru-cache, app.use before the router',
   )
   add(index('koa', 'cached'), index('koa', 'peer'), { op: '>', value: 1 })
+  // koa-cash can only be mounted app-wide (before the router): the same mount for tiercache
+  add(
+    index('koa', 'cached-app'),
+    index('koa', 'peer'),
+    { op: '>', value: 1 },
+    'both app.use before the router',
+  )
   const info = [
     `http: ${mode.rounds} interleaved rounds of ${mode.seconds} s per server (warm-up: up to ${mode.warmupRuns} ` +
       `runs of ${mode.warmupSeconds} s, until throughput stops rising), ` +

@@ -16,9 +16,10 @@ describe('bench http servers', () => {
     expect(isHit('other; hit, tiercache; fwd=stale')).toBe(false)
   })
 
-  for (const framework of FRAMEWORKS) {
-    it(`${framework}: cached() route serves the same body from the cache, handler runs once`, async () => {
-      const server = await spawnServer(framework, 'cached')
+  const servers = [...FRAMEWORKS.map((f) => [f, 'cached'] as const), ['koa', 'cached-app'] as const]
+  for (const [framework, variant] of servers) {
+    it(`${framework} ${variant}: serves the same body from the cache, handler runs once`, async () => {
+      const server = await spawnServer(framework, variant)
       try {
         const responses = []
         for (let i = 0; i < 3; i++) responses.push(await probe(server.url))
