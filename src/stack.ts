@@ -114,11 +114,19 @@ export class Lower {
     const tiers = this.#tiers
     let payload: Payload | undefined | typeof FAILED
     if (tiers.length === 1) return this.#setTo(0, key, entry, undefined)
-    // Serialize once for all remote tiers.
+    // Serialize once for all remote tiers (that share a clock offset).
+    let payloadOffset = 0
     const jobs: Promise<boolean>[] = []
     for (let i = 0; i < tiers.length; i++) {
-      if (tiers[i]!.kind === 'remote' && payload === undefined) payload = this.#encode(tiers[i]!, key, entry)
-      jobs.push(this.#setTo(i, key, entry, payload))
+      const t = tiers[i]!
+      if (t.kind === 'remote') {
+        const offset = t.clockOffset?.() ?? 0
+        if (payload === undefined || offset !== payloadOffset) {
+          payload = this.#encode(t, key, entry)
+          payloadOffset = offset
+        }
+      }
+      jobs.push(this.#setTo(i, key, entry, t.kind === 'remote' ? payload : undefined))
     }
     const results = await Promise.all(jobs)
     return results.every(Boolean)
@@ -240,7 +248,9 @@ export class Lower {
     const data = await this.#guard(i, 'get', key, this.#o.readTimeout, () => t.get(key))
     if (data === FAILED || data === TOO_LARGE || data === undefined) return undefined
     try {
-      return decodeEntry(this.#o.codec.deserialize(data))
+      const entry = decodeEntry(this.#o.codec.deserialize(data))
+      const offset = t.clockOffset?.() ?? 0
+      return offset === 0 ? entry : shiftTimes(entry, -offset)
     } catch (err) {
       this.#o.onError(new TierError(t.name, 'decode', err, key), key)
       // A corrupt, foreign or old-format entry is a miss; remove it so it is rewritten.
@@ -249,9 +259,10 @@ export class Lower {
     }
   }
 
-  #encode(t: Tier, key: string, entry: Entry): Payload | typeof FAILED {
+  #encode(t: RemoteTier, key: string, entry: Entry): Payload | typeof FAILED {
     try {
-      return this.#o.codec.serialize([ENTRY_VERSION, entry])
+      const offset = t.clockOffset?.() ?? 0
+      return this.#o.codec.serialize([ENTRY_VERSION, offset === 0 ? entry : shiftTimes({ ...entry }, offset)])
     } catch (err) {
       this.#o.onError(new TierError(t.name, 'encode', err, key), key)
       return FAILED
@@ -435,5 +446,17 @@ export function decodeEntry(decoded: unknown): Entry {
   }
   if (typeof e.w !== 'number') e.w = e.f
   if (typeof e.d !== 'number') e.d = 0
+  return e
+}
+
+/**
+ * Moves an entry's times by `ms` (in place): between this process's clock and a store server's
+ * (`RemoteTier.clockOffset`). Infinite times stay infinite.
+ */
+function shiftTimes(e: Entry, ms: number): Entry {
+  e.c += ms
+  e.f += ms
+  e.w += ms
+  e.s += ms
   return e
 }

@@ -12,6 +12,9 @@ export const noop = (): void => {}
  * The client, configured and wrapped: promises with deadlines, safe keys, our payload encoding, generations,
  * long TTLs. Shared by `memcachedTier` and `memcachedStore`.
  */
+/** How often the server's clock is read again (with a generation load), ms. */
+const CLOCK_CHECK_MS = 30_000
+
 export class MemcachedBackend {
   readonly raw: Raw
   readonly client: Memcached
@@ -27,8 +30,10 @@ export class MemcachedBackend {
   readonly #gens = new Map<string, { value: string; nextCheck: number }>()
   readonly #loading = new Map<string, Promise<string>>()
   readonly #genKeyCache = new Map<string, string[]>()
+  /** The server's clock minus ours, whole seconds (`stats` `time`); undefined until read. */
   #clockOffset: number | undefined
-  #clockLoading = false
+  #clockRead: Promise<void> | undefined
+  #nextClock = 0
   pending = 0
   closed = false
 
@@ -223,6 +228,8 @@ export class MemcachedBackend {
         ;({ max } = await this.#readGen(keys))
         if (max === undefined) throw new Error(`${this.name}: generation not stored`)
       }
+      // operations wait for the generation, so entry times are converted with a known clock offset
+      if (Date.now() >= this.#nextClock) await this.#readServerClock()
       return this.#useGen(scope, max)
     })()
     this.#loading.set(scope, p)
@@ -262,23 +269,35 @@ export class MemcachedBackend {
     if (ttlMs === Number.POSITIVE_INFINITY) return 0
     const s = Math.max(1, Math.ceil(ttlMs / 1000))
     if (s <= THIRTY_DAYS_S) return s
-    if (this.#clockOffset === undefined) this.#readServerClock()
+    if (this.#clockOffset === undefined) this.#readServerClock().catch(noop)
     return Math.floor(Date.now() / 1000) + (this.#clockOffset ?? 0) + s
   }
 
-  #readServerClock(): void {
-    if (this.#clockLoading) return
-    this.#clockLoading = true
-    this.call<Array<Record<string, unknown>>>('stats', undefined, (cb) => this.raw.stats(cb)).then(
+  /**
+   * The server's clock minus ours in ms for entry times (see RemoteTier.clockOffset): 0 until read, and
+   * under 2 s, which memcached's one-second clock cannot tell from rounding.
+   */
+  clockOffsetMs(): number {
+    const s = this.#clockOffset ?? 0
+    return Math.abs(s) < 2 ? 0 : s * 1000
+  }
+
+  /** Reads the server's clock (`stats` `time`); again at most every CLOCK_CHECK_MS when generations load. */
+  #readServerClock(): Promise<void> {
+    if (this.#clockRead !== undefined) return this.#clockRead
+    this.#nextClock = Date.now() + CLOCK_CHECK_MS
+    const p = this.call<Array<Record<string, unknown>>>('stats', undefined, (cb) => this.raw.stats(cb)).then(
       (stats) => {
         const time = Number(stats.find((s) => s.time !== undefined)?.time)
         if (Number.isFinite(time) && time > 0) this.#clockOffset = time - Math.floor(Date.now() / 1000)
-        this.#clockLoading = false
       },
-      () => {
-        this.#clockLoading = false
-      },
+      noop,
     )
+    this.#clockRead = p
+    p.then(() => {
+      this.#clockRead = undefined
+    })
+    return p
   }
 
   /** Encodes a payload and checks the item size; throws `ValueTooLargeError`. */

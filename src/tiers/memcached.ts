@@ -130,6 +130,7 @@ export function memcachedTier(options: MemcachedTierOptions): MemcachedTier {
     name: m.name,
     client: m.client,
     maxValueBytes: m.limit,
+    clockOffset: () => m.clockOffsetMs(),
     get pending() {
       return m.pending
     },

@@ -144,6 +144,21 @@ interface Conn {
   readonly isOpen: boolean
 }
 
+/** `sendCommand` of a node-redis client and of a cluster (which routes by a key, or to any node without one). */
+interface ClientCommands {
+  sendCommand(args: string[]): Promise<unknown>
+}
+interface ClusterCommands {
+  sendCommand(firstKey: string | undefined, isReadonly: boolean, args: string[]): Promise<unknown>
+}
+
+/** How often the server's clock is read again, ms. */
+const CLOCK_CHECK_MS = 30_000
+/** A clock reading whose round trip took longer than this is not used, ms. */
+const CLOCK_MAX_RTT_MS = 200
+/** Offsets smaller than this are measurement noise and not corrected, ms. */
+const CLOCK_TOLERANCE_MS = 50
+
 /** RESP3 blob string type code (`$`): mapped to Buffer so binary payloads survive. */
 const BLOB_STRING = 36
 const CLOSE_GRACE_MS = 300
@@ -277,6 +292,23 @@ export function redisTier(
     nextCheck = Date.now() + genInterval
     return g
   }
+  // The server's clock minus ours (see RemoteTier.clockOffset), measured with TIME beside the generation
+  // reads, at most every CLOCK_CHECK_MS.
+  let offset = 0
+  let nextClock = 0
+  const measureClock = async (): Promise<void> => {
+    nextClock = Date.now() + CLOCK_CHECK_MS
+    const t0 = Date.now()
+    const reply = (await (isCluster
+      ? (raw as unknown as ClusterCommands).sendCommand(undefined, true, ['TIME'])
+      : (raw as unknown as ClientCommands).sendCommand(['TIME']))) as unknown
+    const t1 = Date.now()
+    if (!Array.isArray(reply) || t1 - t0 > CLOCK_MAX_RTT_MS) return // an imprecise reading is not used
+    const server = Number(reply[0]) * 1000 + Number(reply[1]) / 1000
+    if (!Number.isFinite(server)) return
+    const measured = server - (t0 + t1) / 2
+    offset = Math.abs(measured) < CLOCK_TOLERANCE_MS ? 0 : Math.round(measured)
+  }
   const loadGen = (): Promise<string> => {
     if (loading !== undefined) return loading
     const read = (async () => {
@@ -286,6 +318,7 @@ export function redisTier(
         await conn.set(genKey, String(Date.now()), { NX: true })
         v = await conn.get(genKey)
       }
+      if (Date.now() >= nextClock) await measureClock().catch(noop) // TIME refused: no correction
       return useGen(String(v))
     })()
     // Its own deadline: on a stalled server, callers waiting for the generation must not pile up.
@@ -435,6 +468,7 @@ export function redisTier(
       // The error listener stays: a connect attempt still in flight may report after this.
     },
   }
+  tier.clockOffset = () => offset
   if (isCluster) {
     const table = raw as unknown as ClusterSlots
     tier.nodeOf = (key) => (gen === undefined ? undefined : table.slots[keySlot(base + key)]?.master?.address)

@@ -42,6 +42,13 @@ export interface RemoteTier {
    * every call for a key: no I/O.
    */
   nodeOf?(key: string): string | undefined
+  /**
+   * The store server's clock minus this process's clock, in ms, as last measured (0 until measured, or
+   * when smaller than the measurement can tell). The engine writes entry times on the server's clock and
+   * reads them back on its own, so processes whose clocks disagree agree on an entry's freshness (RELIABILITY
+   * 30). Called on every read and write: no I/O.
+   */
+  clockOffset?(): number
   /** Largest payload the tier accepts, in bytes, if it has a limit. */
   readonly maxValueBytes?: number | undefined
   close(): Promise<void>

@@ -9,14 +9,8 @@ import { createCache } from '../../src/index.js'
  * load starts are ordered by the engine's strictly increasing stamp, so a backward step cannot make a
  * new write look older than an earlier invalidation, nor an old load look newer than a later one.
  *
- * What remains for cross-process skew (not testable in one process): remote tiers are written with the
- * store's *relative* TTL (PX/EX, memcached relative seconds, computed from the entry's stale-until), so
- * the store's own clock enforces hard expiry. The logical fresh-until inside the envelope is still the
- * writer's absolute time: a reader whose clock is ahead by S treats entries as expired S early (a miss,
- * never a stale value), one behind serves them up to S longer but never past the store's relative TTL.
- * There is no `maxClockSkew` option yet, and tag invalidation times recorded by one process are compared
- * with entry stamps written by another, so a skew of S can make an invalidation miss loads that started
- * up to S "later" on a fast clock. These need the distributed layer (bus timestamps or versions).
+ * Across processes (clocks minutes apart), see test/tiers/clock-skew.test.ts: remote tiers keep entry
+ * times on the store server's clock, and each process converts them with its measured offset.
  */
 
 const MIN = 60_000
