@@ -121,7 +121,7 @@ export function ttlSeconds(v: CachedResponse, now: number): number {
  * The last fresh-hit reply of each stored response, for plain GETs: it changes only when `Age` or the
  * `Cache-Status` ttl (whole seconds) does, so hits within a second share one frozen reply.
  */
-const hitMemo = new WeakMap<CachedResponse, { ttl: number; age: number; hit: HitDecision }>()
+const hitMemo = new WeakMap<CachedResponse, { route: object; ttl: number; age: number; hit: HitDecision }>()
 
 /** Most request keys remembered per route (raw request parts to hashed key). */
 const KEY_MEMO_SIZE = 10_000
@@ -317,7 +317,13 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       const ttl = ttlSeconds(v, now)
       // a plain request (no conditional header) gets the same reply as every other one this second
       const memo = plain ? hitMemo.get(v) : undefined
-      if (memo !== undefined && memo.ttl === ttl && memo.age === ageSeconds(v.storedAt, now)) return memo.hit
+      if (
+        memo !== undefined &&
+        memo.route === this &&
+        memo.ttl === ttl &&
+        memo.age === ageSeconds(v.storedAt, now)
+      )
+        return memo.hit
       const prefix = this.#hitStatus
       const status: [string, string][] = prefix === undefined ? [] : [['cache-status', prefix + ttl]]
       const reply = replayResponse(v, view.method, view.headers, status, now)
@@ -329,7 +335,8 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
         body: reply.body,
         record: Object.freeze(fastRecord(reply.headers)),
       })
-      hitMemo.set(v, { ttl, age: ageSeconds(v.storedAt, now), hit })
+      // per route too: two routes reading one entry (a custom `key`) may name their Cache-Status apart
+      hitMemo.set(v, { route: this, ttl, age: ageSeconds(v.storedAt, now), hit })
       return hit
     } catch {
       return undefined

@@ -278,6 +278,33 @@ describe('createHttpCache: request keys and shared hit replies', () => {
     expect((await drive(http, { ...at('http', 'a.example'), url: '/k?x=1' }, first)).body).toBe('a2')
   })
 
+  it('two routes reading one entry (a custom key) keep their own Cache-Status names on shared hits', async () => {
+    const cache = createCache()
+    const a = createHttpCache<HttpRequestView, undefined>({
+      cache,
+      ttl: 60,
+      key: () => 'same',
+      cacheStatus: 'a',
+    })
+    const b = createHttpCache<HttpRequestView, undefined>({
+      cache,
+      ttl: 60,
+      key: () => 'same',
+      cacheStatus: 'b',
+    })
+    await drive(a, view('/x'), counter())
+    for (let i = 0; i < 2; i++) {
+      for (const [http, name] of [
+        [a, 'a'],
+        [b, 'b'],
+      ] as const) {
+        const d = http.decide(view('/x'), {} as HttpRequestView, undefined)
+        if (d instanceof Promise || d.kind !== 'hit') throw new Error('expected a hit')
+        expect(record(d.headers)['cache-status']).toBe(`${name}; hit; ttl=60`)
+      }
+    }
+  })
+
   it('plain GETs share one frozen hit decision per second; conditional requests get their own', async () => {
     const { http } = setup({ ttl: 60 })
     await drive(
