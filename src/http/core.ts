@@ -343,6 +343,16 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     }
   }
 
+  /** A fresh stored response of `key` in the memory tier, or `undefined`. */
+  #freshInMemory(key: string): CachedResponse | undefined {
+    try {
+      const v = this.cache.peek<HttpEntry>(key)
+      return v?.kind === 'response' && Date.now() < v.freshUntil ? v : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   /** `retried`: this request waited on another request's refill of an expired entry (see `#serve`). */
   async #lookup(st: RequestState<Req, Res>, retried = false): Promise<HttpDecision> {
     const got = await this.#get(st.primary)
@@ -535,7 +545,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
         }
         resolve(got)
       }
-      const loader = (ctx: FlightSlot['ctx']): Promise<HttpEntry> | HttpEntry => {
+      const lead = (ctx: FlightSlot['ctx']): Promise<HttpEntry> | HttpEntry => {
         if (done) {
           // this request already moved on (lock timeout): do not hold the flight
           ctx.skipCache()
@@ -544,6 +554,18 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
         return new Promise<HttpEntry>((res, rej) =>
           settle({ kind: 'leader', slot: { ctx, resolve: res, reject: rej } }),
         )
+      }
+      const loader = (ctx: FlightSlot['ctx']): Promise<HttpEntry> | HttpEntry => {
+        // another request of this route is refilling the expired entry (#refill: the engine still hit on
+        // it then): its result, not a second handler run; this flight's waiters wait with it
+        const lease = this.#refilling.get(key)
+        if (lease === undefined || lease.until <= Date.now()) return lead(ctx)
+        return lease.done.then(() => {
+          const v = done ? undefined : this.#freshInMemory(key)
+          if (v === undefined) return lead(ctx)
+          ctx.skipCache() // the refill stored it
+          return v
+        })
       }
       let pending: Promise<HttpEntry>
       try {

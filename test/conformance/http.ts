@@ -359,6 +359,38 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
         expect((await get('/p')).cs).toMatch(/^tiercache; hit; ttl=0$/)
       })
 
+      it('a request that leads the engine while another refills the expired entry waits for that refill', async () => {
+        // the engine's clock catches up during a refill: later requests miss in the engine and would
+        // run the handler a second time as the engine's leader
+        const inner = memoryTier()
+        const lag = { ms: 2000 }
+        const lagging: LocalTier = {
+          kind: 'local',
+          name: 'lagging',
+          get: (key) => {
+            const e = inner.get(key)
+            return e === undefined ? undefined : { ...e, f: e.f + lag.ms, w: e.w + lag.ms, s: e.s + lag.ms }
+          },
+          set: (key, entry, ttlMs) => inner.set(key, entry, ttlMs),
+          delete: (key) => inner.delete(key),
+          clear: () => inner.clear(),
+          get size() {
+            return inner.size
+          },
+        }
+        const r = route('/p', (n) => ({ text: `v${n}` }), { ttl: '400ms' }, 200)
+        const { get } = await serve([r.spec], { cache: createCache({ tiers: [lagging] }) })
+        expect((await get('/p')).text).toBe('v1')
+        await sleep(450) // expired for the HTTP layer, still fresh for the lagging engine
+        const refill = get('/p')
+        await sleep(60)
+        lag.ms = 0 // now expired for the engine too
+        const later = await Promise.all(Array.from({ length: 5 }, () => get('/p')))
+        expect((await refill).text).toBe('v2')
+        expect(later.map((g) => g.text)).toEqual(Array(5).fill('v2'))
+        expect(r.calls.n).toBe(2)
+      })
+
       it('stale-while-revalidate: during a refresh other requests get the stale response at once', async () => {
         const r = route('/p', (n) => ({ text: `v${n}` }), { ttl: '300ms', staleWhileRevalidate: 30 }, 0)
         const slow = { on: false }
