@@ -6,6 +6,7 @@ import type { Context, Env, MiddlewareHandler, Next } from 'hono'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
+import { singleValuedHeaders } from '../src/http/node.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
@@ -104,35 +105,13 @@ function requestHeaders(req: Request): Record<string, string> {
 }
 
 type Body = Uint8Array | ReadableStream<Uint8Array> | null | undefined
-function respond(status: number, headers: Pairs, body: Body): Response {
+function respond(status: number, headers: Pairs, body: Body, record?: HttpReply['record']): Response {
   return new Response(body === undefined || NULL_BODY.has(status) ? null : body, {
     status,
-    headers: headersInit(headers),
+    headers: singleValuedHeaders({ headers, record }) ?? headers,
   })
 }
-
-/**
- * Pairs as a plain record when no name repeats (@hono/node-server then writes them without building
- * a `Headers`); otherwise the pairs themselves.
- */
-function headersInit(pairs: Pairs): Pairs | Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [name, value] of pairs) {
-    if (Object.hasOwn(out, name)) return pairs
-    out[name] = value
-  }
-  return out
-}
-const reply = (r: HttpReply): Response =>
-  new Response(r.body === undefined || NULL_BODY.has(r.status) ? null : r.body, {
-    status: r.status,
-    headers: r.record !== undefined && singleValued(r.record) ? r.record : headersInit(r.headers),
-  })
-
-function singleValued(record: Readonly<Record<string, string | string[]>>): record is Record<string, string> {
-  for (const name in record) if (typeof record[name] !== 'string') return false
-  return true
-}
+const reply = (r: HttpReply): Response => respond(r.status, r.headers, r.body, r.record)
 
 /** Replaces `c.res` without Hono merging the previous response's headers into it. */
 function setRes(c: Context, res: Response): void {

@@ -34,6 +34,27 @@ export function fastRecord(pairs: HeaderPairs): Record<string, string | string[]
   return out
 }
 
+/**
+ * A reply's headers as a record of single values, for a fetch `Response` (runtimes such as
+ * @hono/node-server write a plain record without building a `Headers`): the prepared record, or one
+ * built from the pairs; `undefined` when a name repeats (or is `__proto__`), then pass the pairs.
+ */
+export function singleValuedHeaders(
+  reply: Pick<HttpReply, 'headers' | 'record'>,
+): Readonly<Record<string, string>> | undefined {
+  const prepared = reply.record
+  if (prepared !== undefined) {
+    for (const name in prepared) if (typeof prepared[name] !== 'string') return undefined
+    return prepared as Readonly<Record<string, string>>
+  }
+  const out: Record<string, string> = {}
+  for (const [name, value] of reply.headers) {
+    if (name === '__proto__' || Object.hasOwn(out, name)) return undefined
+    out[name] = value
+  }
+  return out
+}
+
 /** A reply's headers as a record: the one the core prepared, or one built from its pairs. */
 export function headerRecord(reply: HttpReply): Readonly<Record<string, string | string[]>> {
   return reply.record ?? pairsToRecord(reply.headers)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fastRecord, headerRecord, pairsToRecord } from '../../src/http/node.js'
+import { fastRecord, headerRecord, pairsToRecord, singleValuedHeaders } from '../../src/http/node.js'
 
 describe('header records', () => {
   it('fastRecord equals pairsToRecord: repeats become arrays in order, Object.prototype names are plain names', () => {
@@ -49,5 +49,18 @@ describe('header records', () => {
     ).toEqual({
       a: ['1', '2'],
     })
+  })
+
+  it('singleValuedHeaders: a record when no name repeats, else undefined (pass the pairs)', () => {
+    const pairs: [string, string][] = [
+      ['a', '1'],
+      ['constructor', 'c'],
+    ]
+    expect(singleValuedHeaders({ headers: pairs })).toEqual({ a: '1', constructor: 'c' })
+    expect(singleValuedHeaders({ headers: [...pairs, ['a', '2']] })).toBeUndefined()
+    expect(singleValuedHeaders({ headers: [['__proto__', 'x']] })).toBeUndefined()
+    const record = Object.freeze({ a: '1' })
+    expect(singleValuedHeaders({ headers: [['a', '1']], record })).toBe(record)
+    expect(singleValuedHeaders({ headers: [], record: Object.freeze({ a: ['1', '2'] }) })).toBeUndefined()
   })
 })
