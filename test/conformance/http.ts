@@ -91,6 +91,29 @@ interface Got {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * A memory tier whose entries look fresh `lag.ms` longer (a lagging engine clock, or a tier whose
+ * clock runs behind): the HTTP layer sees a response expired while the engine still hits. `lag.ms`
+ * may change during a test.
+ */
+function laggingTier(lag: { ms: number }): LocalTier {
+  const inner = memoryTier()
+  return {
+    kind: 'local',
+    name: 'lagging',
+    get: (key) => {
+      const e = inner.get(key)
+      return e === undefined ? undefined : { ...e, f: e.f + lag.ms, w: e.w + lag.ms, s: e.s + lag.ms }
+    },
+    set: (key, entry, ttlMs) => inner.set(key, entry, ttlMs + lag.ms),
+    delete: (key) => inner.delete(key),
+    clear: () => inner.clear(),
+    get size() {
+      return inner.size
+    },
+  }
+}
+
 function count(): { n: number } {
   return { n: 0 }
 }
@@ -333,22 +356,7 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
       it('an expired entry the engine still holds is refilled once, not once per request', async () => {
         // an L1 whose entries look fresh for a while longer (a lagging engine clock, or a tier whose
         // clock runs behind): the HTTP layer sees the response expired while the engine still hits
-        const inner = memoryTier()
-        const lag = 2000
-        const lagging: LocalTier = {
-          kind: 'local',
-          name: 'lagging',
-          get: (key) => {
-            const e = inner.get(key)
-            return e === undefined ? undefined : { ...e, f: e.f + lag, w: e.w + lag, s: e.s + lag }
-          },
-          set: (key, entry, ttlMs) => inner.set(key, entry, ttlMs + lag),
-          delete: (key) => inner.delete(key),
-          clear: () => inner.clear(),
-          get size() {
-            return inner.size
-          },
-        }
+        const lagging = laggingTier({ ms: 2000 })
         const r = route('/p', (n) => ({ text: `v${n}` }), { ttl: '300ms' }, 20)
         const { get } = await serve([r.spec], { cache: createCache({ tiers: [lagging] }) })
         expect((await get('/p')).text).toBe('v1')
@@ -362,22 +370,8 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
       it('a request that leads the engine while another refills the expired entry waits for that refill', async () => {
         // the engine's clock catches up during a refill: later requests miss in the engine and would
         // run the handler a second time as the engine's leader
-        const inner = memoryTier()
         const lag = { ms: 2000 }
-        const lagging: LocalTier = {
-          kind: 'local',
-          name: 'lagging',
-          get: (key) => {
-            const e = inner.get(key)
-            return e === undefined ? undefined : { ...e, f: e.f + lag.ms, w: e.w + lag.ms, s: e.s + lag.ms }
-          },
-          set: (key, entry, ttlMs) => inner.set(key, entry, ttlMs),
-          delete: (key) => inner.delete(key),
-          clear: () => inner.clear(),
-          get size() {
-            return inner.size
-          },
-        }
+        const lagging = laggingTier(lag)
         const r = route('/p', (n) => ({ text: `v${n}` }), { ttl: '400ms' }, 200)
         const { get } = await serve([r.spec], { cache: createCache({ tiers: [lagging] }) })
         expect((await get('/p')).text).toBe('v1')
