@@ -49,11 +49,23 @@ function view(req: Request): HttpRequestView {
   return {
     method: req.method,
     protocol: req.protocol,
-    host: req.host ?? '',
+    host: hostOf(req),
     url: req.originalUrl,
     headers: req.headers,
     route: typeof path === 'string' ? { pattern: req.baseUrl + path, params: params(req) } : undefined,
   }
+}
+
+/**
+ * The host as Express validated it (`trust proxy` decides whether X-Forwarded-Host counts), with its port.
+ * Express 5's `req.host` is that. Express 4 (which still has `req.param`) deprecates `req.host` and has only
+ * `req.hostname`, without the port: the port comes from the Host header when that is the host it chose.
+ */
+function hostOf(req: Request): string {
+  if (typeof (req as { param?: unknown }).param !== 'function') return req.host ?? ''
+  const name = req.hostname ?? ''
+  const raw = req.headers.host
+  return raw?.startsWith(name) && raw.charCodeAt(name.length) === 0x3a ? raw : name
 }
 
 function params(req: Request): Record<string, string> {
