@@ -1,9 +1,9 @@
 /** The HTTP conformance server of the Express adapter, shared by the Express 5 and Express 4 runs. */
-import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import type { Express, NextFunction, Request, Response } from 'express'
 import { cached } from '../../adapters/express.js'
 import { type MakeServer, nativeOptions, type SpecRequest } from '../conformance/http.js'
+import { listening } from './listening.js'
 
 function toSpec(req: Request): SpecRequest {
   const params: Record<string, string> = {}
@@ -51,18 +51,5 @@ export const expressServer =
         } else res.end()
       }
     }
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve)
-      server.once('error', reject)
-    })
-    const { port } = server.address() as AddressInfo
-    return {
-      url: `http://127.0.0.1:${port}`,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections()
-          server.close(() => resolve())
-        }),
-    }
+    return listening(app.listen(0, '127.0.0.1'))
   }

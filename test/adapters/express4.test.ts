@@ -1,13 +1,12 @@
-import { once } from 'node:events'
-import { request as httpRequest, type Server } from 'node:http'
+import { request as httpRequest } from 'node:http'
 import { createRequire } from 'node:module'
-import type { AddressInfo } from 'node:net'
 import type { Express } from 'express'
 import * as vitest from 'vitest'
 import { cached } from '../../adapters/express.js'
 import { createCache } from '../../src/index.js'
 import { httpConformance } from '../conformance/http.js'
 import { expressServer } from './express-server.js'
+import { type ListeningServer, listening } from './listening.js'
 
 // Express 4 (devDependency alias `express4`, which ships no types of its own): the same adapter and the
 // same conformance suite as Express 5, over real HTTP.
@@ -23,10 +22,9 @@ vitest.describe('express 4', () => {
 httpConformance('express 4', expressServer(express4), vitest)
 
 vitest.describe('express 4 adapter', () => {
-  let server: Server | undefined
-  vitest.afterEach(() => {
-    server?.closeAllConnections()
-    server?.close()
+  let server: ListeningServer | undefined
+  vitest.afterEach(async () => {
+    await server?.close()
     server = undefined
   })
 
@@ -43,9 +41,8 @@ vitest.describe('express 4 adapter', () => {
       runs++
       res.json({ host: req.headers.host })
     })
-    server = app.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const { port } = server.address() as AddressInfo
+    server = await listening(app.listen(0, '127.0.0.1'))
+    const port = Number(new URL(server.url).port)
     const get = (host: string) => request(port, '/page', host)
     try {
       const a1 = await get('example.test:8001')

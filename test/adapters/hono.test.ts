@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
 import { type Context, Hono } from 'hono'
 import * as vitest from 'vitest'
@@ -6,6 +6,7 @@ import { cached } from '../../adapters/hono.js'
 import { createCache } from '../../src/cache.js'
 import { noteTags } from '../../src/context.js'
 import { httpConformance, type MakeServer, nativeOptions, type SpecRequest } from '../conformance/http.js'
+import { type ListeningServer, listening } from './listening.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -29,22 +30,11 @@ function chunked(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   })
 }
 
-async function listen(app: { fetch: (request: Request) => Response | Promise<Response> }) {
-  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
-  await new Promise<void>((resolve, reject) => {
-    if (server.listening) resolve()
-    server.once('listening', resolve)
-    server.once('error', reject)
-  })
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if ('closeAllConnections' in server) server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+function listen(app: {
+  fetch: (request: Request) => Response | Promise<Response>
+}): Promise<ListeningServer> {
+  // @hono/node-server's default is a node:http server
+  return listening(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server)
 }
 
 const makeServer: MakeServer = async (routes, { cache, use }) => {

@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import Router from '@koa/router'
 import Koa, { type Context } from 'koa'
@@ -7,6 +6,7 @@ import { cached } from '../../adapters/koa.js'
 import { createCache } from '../../src/cache.js'
 import { noteTags } from '../../src/context.js'
 import { httpConformance, type MakeServer, nativeOptions, type SpecRequest } from '../conformance/http.js'
+import { type ListeningServer, listening } from './listening.js'
 
 const { describe, it, expect, afterEach } = vitest
 
@@ -28,22 +28,9 @@ function slowStream(chunks: readonly Uint8Array[]): Readable {
   )
 }
 
-async function listen(app: Koa): Promise<{ url: string; close(): Promise<void> }> {
+function listen(app: Koa): Promise<ListeningServer> {
   app.silent = true // thrown handlers are expected in these tests; Koa still answers 500
-  const server = app.listen(0, '127.0.0.1')
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve)
-    server.once('error', reject)
-  })
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  return listening(app.listen(0, '127.0.0.1'))
 }
 
 const makeServer: MakeServer = async (routes, { cache, use }) => {
