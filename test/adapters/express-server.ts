@@ -1,9 +1,9 @@
 /** The HTTP conformance server of the Express adapter, shared by the Express 5 and Express 4 runs. */
-import { Readable } from 'node:stream'
 import type { Express, NextFunction, Request, Response } from 'express'
 import { cached } from '../../adapters/express.js'
 import { type MakeServer, nativeOptions, type SpecRequest } from '../conformance/http.js'
 import { listening } from './listening.js'
+import { slowStream } from './slow-stream.js'
 
 function toSpec(req: Request): SpecRequest {
   const params: Record<string, string> = {}
@@ -38,17 +38,8 @@ export const expressServer =
         if (out.json !== undefined) res.json(out.json)
         else if (out.text !== undefined) res.send(out.text)
         else if (out.bytes !== undefined) res.send(Buffer.from(out.bytes))
-        else if (out.chunks !== undefined) {
-          const chunks = out.chunks
-          Readable.from(
-            (async function* () {
-              for (const c of chunks) {
-                yield Buffer.from(c)
-                await new Promise((resolve) => setImmediate(resolve))
-              }
-            })(),
-          ).pipe(res)
-        } else res.end()
+        else if (out.chunks !== undefined) slowStream(out.chunks).pipe(res)
+        else res.end()
       }
     }
     return listening(app.listen(0, '127.0.0.1'))

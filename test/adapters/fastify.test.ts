@@ -10,6 +10,7 @@ import {
   type RouteSpec,
   type SpecRequest,
 } from '../conformance/http.js'
+import { slowStream } from './slow-stream.js'
 
 const { describe, it, expect, afterEach } = vitest
 
@@ -27,19 +28,7 @@ function specHandler(r: RouteSpec) {
     if (out.json !== undefined) return out.json
     if (out.text !== undefined) return reply.send(out.text)
     if (out.bytes !== undefined) return reply.send(Buffer.from(out.bytes))
-    if (out.chunks !== undefined) {
-      const chunks = out.chunks
-      return reply.send(
-        Readable.from(
-          (async function* () {
-            for (const c of chunks) {
-              yield Buffer.from(c)
-              await new Promise((resolve) => setImmediate(resolve))
-            }
-          })(),
-        ),
-      )
-    }
+    if (out.chunks !== undefined) return reply.send(slowStream(out.chunks))
     return reply.send()
   }
 }

@@ -7,6 +7,7 @@ import { createCache } from '../../src/cache.js'
 import { noteTags } from '../../src/context.js'
 import { httpConformance, type MakeServer, nativeOptions, type SpecRequest } from '../conformance/http.js'
 import { type ListeningServer, listening } from './listening.js'
+import { slowStream } from './slow-stream.js'
 
 const { describe, it, expect, afterEach } = vitest
 
@@ -17,17 +18,6 @@ function toSpec(ctx: Context): SpecRequest {
 }
 
 /** Chunks written one by one with a pause between them (a body of unknown length). */
-function slowStream(chunks: readonly Uint8Array[]): Readable {
-  return Readable.from(
-    (async function* () {
-      for (const c of chunks) {
-        yield Buffer.from(c)
-        await new Promise((resolve) => setImmediate(resolve))
-      }
-    })(),
-  )
-}
-
 function listen(app: Koa): Promise<ListeningServer> {
   app.silent = true // thrown handlers are expected in these tests; Koa still answers 500
   return listening(app.listen(0, '127.0.0.1'))
