@@ -162,15 +162,15 @@ export class Core {
       this.counters.coalesced++
       if (stale !== undefined && now < stale.w) return this.serveStale<T>(stale, key, 'revalidate')
     }
-    // Nothing to race or fall back to: every caller shares the flight's own promise.
-    if (
-      stale === undefined &&
-      o.hard === NONE &&
-      flight.lowerRead === undefined &&
-      !this.clone &&
-      !collecting
-    ) {
-      return flight.done as Promise<T>
+    if (stale === undefined && o.hard === NONE && !this.clone && !collecting) {
+      // Nothing to race or fall back to: every caller shares the flight's own promise.
+      if (flight.lowerRead === undefined) return flight.done as Promise<T>
+      // A fresh lower-tier hit is the value; anything else waits as below.
+      return flight.lowerRead.then((s) => {
+        if (s === undefined || Date.now() >= s.f) return this.#await<T>(flight, key, undefined, o)
+        if (s.x !== undefined) throw s.v
+        return s.v as T
+      })
     }
     return this.#await<T>(flight, key, stale, o)
   }
@@ -220,6 +220,33 @@ export class Core {
       return flight
     }
     this.inflight.set(k, flight)
+    const leave = (): void => {
+      if (this.inflight.get(k) === flight) this.inflight.delete(k)
+    }
+    if (lower && !background) {
+      // No `async` wrapper: a fresh lower-tier hit settles the flight in the read's own callback.
+      const read = (flight.lowerRead = this.#readLower(k, key, flight))
+      flight.done = read.then(
+        (found) => {
+          // As in `run` below: a lower-tier copy not newer than L1's stale entry is not taken as fresh.
+          if (found !== undefined && Date.now() < found.f && (stale === undefined || found.c > stale.c)) {
+            leave()
+            if (found.x !== undefined) throw found.v
+            flight.resultTags = found.g
+            return found.v
+          }
+          const loading = this.#load(flight, loader, o, scope, stale ?? found)
+          loading.then(leave, leave)
+          return loading
+        },
+        (err: unknown) => {
+          leave()
+          throw err
+        },
+      )
+      flight.done.catch(noop)
+      return flight
+    }
     if (lower) flight.lowerRead = this.#readLower(k, key, flight)
     const run = async (): Promise<unknown> => {
       try {
@@ -238,7 +265,7 @@ export class Core {
         }
         return await this.#load(flight, loader, o, scope, stale)
       } finally {
-        if (this.inflight.get(k) === flight) this.inflight.delete(k)
+        leave()
       }
     }
     flight.done = background ? this.limit(run) : run()
@@ -309,23 +336,23 @@ export class Core {
     flight.done.catch(noop)
   }
 
-  async #readLower(k: string, key: string, flight: Flight): Promise<Entry | undefined> {
-    const now = flight.start
-    const found = await this.lower!.get(k)
-    if (found === undefined) return undefined
-    const { entry, tier } = found
-    if (now >= entry.s || !this.usable(entry)) return undefined
-    if (now < entry.f) {
-      this.counters.hits++
-      this.counters.byTier[tier]!++
-      if (this.events.wantsHit()) this.events.emit('hit', { key, tier: this.tierNames[tier]! })
-    }
-    // A delete/set of the key during the read: its callers get what was read, but it is not backfilled.
-    if (flight.cancelled) return entry
-    // Backfill the tiers above with the entry's remaining lifetime, not a fresh TTL.
-    this.l1?.set(k, entry, entry.s - Date.now())
-    if (tier > (this.l1 === undefined ? 0 : 1)) this.lower!.backfill(k, entry, tier).catch(noop)
-    return entry
+  #readLower(k: string, key: string, flight: Flight): Promise<Entry | undefined> {
+    return this.lower!.get(k).then((found) => {
+      if (found === undefined) return undefined
+      const { entry, tier } = found
+      if (flight.start >= entry.s || !this.usable(entry)) return undefined
+      if (flight.start < entry.f) {
+        this.counters.hits++
+        this.counters.byTier[tier]!++
+        if (this.events.wantsHit()) this.events.emit('hit', { key, tier: this.tierNames[tier]! })
+      }
+      // A delete/set of the key during the read: its callers get what was read, but it is not backfilled.
+      if (flight.cancelled) return entry
+      // Backfill the tiers above with the entry's remaining lifetime, not a fresh TTL.
+      this.l1?.set(k, entry, entry.s - Date.now())
+      if (tier > (this.l1 === undefined ? 0 : 1)) this.lower!.backfill(k, entry, tier).catch(noop)
+      return entry
+    })
   }
 
   async #load<T>(

@@ -1,4 +1,5 @@
 import { Breaker, type BreakerState, isNodeFailure, isWriteRefusal, NodeBreakers } from './breaker.js'
+import { Deadlines, type Pending } from './deadlines.js'
 import { ENTRY_VERSION, type Entry } from './entry.js'
 import { TierError, TimeoutError, ValueTooLargeError } from './errors.js'
 import { RetryQueue } from './retry-queue.js'
@@ -40,6 +41,12 @@ export interface LowerOptions {
  * `breakDuration`, then one probe decides. A tier that says which node holds a key (`nodeOf`) also has one
  * breaker per node, which the calls for its keys go through (see {@link NodeBreakers}).
  */
+/** An entry read from a lower tier, with the index of that tier in the cache's tier list. */
+export interface Found {
+  entry: Entry
+  tier: number
+}
+
 export class Lower {
   readonly #tiers: readonly Tier[]
   readonly #o: LowerOptions
@@ -50,6 +57,8 @@ export class Lower {
   /** Unacknowledged invalidations of each remote tier (created on first use). */
   readonly #retry: (RetryQueue | undefined)[]
   readonly #retryLimit: number
+  /** The deadlines of pending remote calls (one timer per duration, not per call). */
+  readonly #deadlines = new Deadlines()
   #closed = false
 
   constructor(tiers: readonly Tier[], options: LowerOptions) {
@@ -93,12 +102,16 @@ export class Lower {
   }
 
   /** The first entry found top-down, with the index of its tier in the cache's tier list. */
-  async get(key: string): Promise<{ entry: Entry; tier: number } | undefined> {
-    for (let i = 0; i < this.#tiers.length; i++) {
-      const entry = await this.#getFrom(i, key)
+  get(key: string): Promise<Found | undefined> {
+    return this.#getBelow(0, key)
+  }
+
+  /** `get` from tier `i` down (no `async`: a hit in the first tier costs no extra promise steps). */
+  #getBelow(i: number, key: string): Promise<Found | undefined> {
+    return this.#getFrom(i, key).then((entry): Found | undefined | Promise<Found | undefined> => {
       if (entry !== undefined) return { entry, tier: i + this.#o.offset }
-    }
-    return undefined
+      return i + 1 < this.#tiers.length ? this.#getBelow(i + 1, key) : undefined
+    })
   }
 
   /** Writes `entry` to the lower tiers above `tier` (a cache-list index), after a hit in `tier`. */
@@ -236,27 +249,28 @@ export class Lower {
     this.#queue(i).enqueue(key)
   }
 
-  async #getFrom(i: number, key: string): Promise<Entry | undefined> {
+  #getFrom(i: number, key: string): Promise<Entry | undefined> {
     const t = this.#tiers[i]!
-    if (t.kind === 'local') return t.get(key)
+    if (t.kind === 'local') return Promise.resolve(t.get(key))
     // A key whose delete this tier has not acknowledged is not read from it.
     const q = this.#retry[i]
     if (q !== undefined && (q.clear || (q.keys.size !== 0 && q.keys.has(key)))) {
       q.arm()
-      return undefined
+      return Promise.resolve(undefined)
     }
-    const data = await this.#guard(i, 'get', key, this.#o.readTimeout, () => t.get(key))
-    if (data === FAILED || data === TOO_LARGE || data === undefined) return undefined
-    try {
-      const entry = decodeEntry(this.#o.codec.deserialize(data))
-      const offset = t.clockOffset?.() ?? 0
-      return offset === 0 ? entry : shiftTimes(entry, -offset)
-    } catch (err) {
-      this.#o.onError(new TierError(t.name, 'decode', err, key), key)
-      // A corrupt, foreign or old-format entry is a miss; remove it so it is rewritten.
-      this.#guard(i, 'delete', key, this.#o.writeTimeout, () => t.delete(key)).catch(() => {})
-      return undefined
-    }
+    return this.#guard(i, 'get', key, this.#o.readTimeout, () => t.get(key)).then((data) => {
+      if (data === FAILED || data === TOO_LARGE || data === undefined) return undefined
+      try {
+        const entry = decodeEntry(this.#o.codec.deserialize(data))
+        const offset = t.clockOffset?.() ?? 0
+        return offset === 0 ? entry : shiftTimes(entry, -offset)
+      } catch (err) {
+        this.#o.onError(new TierError(t.name, 'decode', err, key), key)
+        // A corrupt, foreign or old-format entry is a miss; remove it so it is rewritten.
+        this.#guard(i, 'delete', key, this.#o.writeTimeout, () => t.delete(key)).catch(() => {})
+        return undefined
+      }
+    })
   }
 
   #encode(t: RemoteTier, key: string, entry: Entry): Payload | typeof FAILED {
@@ -327,7 +341,8 @@ export class Lower {
    * Runs a tier call with a deadline and the breaker of `route` (see `#breakerFor`; `key` unless a batch of
    * keys on one node, reported without a key, gives one of them); failures are reported and become `FAILED`.
    * A call skipped by an open breaker is `FAILED` without a report (the opening was reported).
-   * One promise and one timer per call: this is on the path of every remote read.
+   * One promise per call, and a slot in a shared deadline queue instead of a timer: this is on the path of
+   * every remote read.
    */
   #guard<R>(
     i: number,
@@ -368,28 +383,26 @@ export class Lower {
     }
     const q = replay ? undefined : this.#retry[i]
     return new Promise((resolve) => {
-      let settled = false
-      const timer = setTimeout(() => {
-        if (settled) return
-        settled = true
-        const err = new TimeoutError(`${t.name} ${op} took over ${ms} ms`, ms, { code: 'E_TIER_TIMEOUT' })
-        resolve(this.#failed(i, b, op, key, err))
-      }, ms)
+      const pending: Pending = {
+        done: false,
+        at: 0,
+        queue: undefined,
+        expire: () => {
+          const err = new TimeoutError(`${t.name} ${op} took over ${ms} ms`, ms, { code: 'E_TIER_TIMEOUT' })
+          resolve(this.#failed(i, b, op, key, err))
+        },
+      }
+      this.#deadlines.add(pending, ms)
       p.then(
         (r) => {
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
+          if (!this.#deadlines.settle(pending)) return
           b?.success()
           // The tier answers again: send what it missed.
           if (q !== undefined && q.size !== 0) q.kick()
           resolve(r)
         },
         (err: unknown) => {
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          resolve(this.#failed(i, b, op, key, err))
+          if (this.#deadlines.settle(pending)) resolve(this.#failed(i, b, op, key, err))
         },
       )
     })
