@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The benchmark's own tests run it on the sources (bench/subject.ts); a test run never needs a build.
+    env: { BENCH_SOURCE: '1' },
     typecheck: {
       enabled: true,
       include: ['test/**/*.test-d.ts'],

@@ -5,7 +5,6 @@
  */
 import { isDeepStrictEqual } from 'node:util'
 import { LRUCache } from 'lru-cache'
-import { createCache } from '../src/index.js'
 import {
   type Candidate,
   compare,
@@ -18,6 +17,9 @@ import {
   sleep,
 } from './lib.js'
 import { BATCH, type HitSubject, HOT, ITEM_ID, type Item, makeItem, peerFactories } from './peers.js'
+import { tiercache } from './subject.js'
+
+const { createCache } = tiercache
 
 /** How much work each suite does. */
 export interface Mode {

@@ -25,6 +25,7 @@ import { createServer, type Server } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
+import { adapters } from './subject.js'
 
 export const FRAMEWORKS = ['express', 'koa', 'fastify', 'hono'] as const
 export type Framework = (typeof FRAMEWORKS)[number]
@@ -136,7 +137,7 @@ async function expressServer(variant: Variant): Promise<Server> {
     const apicache = require('apicache') as { middleware(duration: string): Handler }
     app.get(ROUTE, apicache.middleware('1 minute'), fast)
   } else {
-    const { cached } = await import('../adapters/express.js')
+    const { cached } = await adapters.express()
     app.get(ROUTE, cached({ ttl: 60 }), variant === 'cached' ? fast : slow)
   }
   return createServer(app)
@@ -181,11 +182,11 @@ async function koaServer(variant: Variant): Promise<Server> {
       return fast(ctx, next)
     })
   } else if (variant === 'cached-app') {
-    const { cached } = await import('../adapters/koa.js')
+    const { cached } = await adapters.koa()
     app.use(cached({ ttl: 60 }))
     router.get(ROUTE, fast)
   } else {
-    const { cached } = await import('../adapters/koa.js')
+    const { cached } = await adapters.koa()
     router.get(ROUTE, cached({ ttl: 60 }), variant === 'cached' ? fast : slow)
   }
   app.use(router.routes())
@@ -206,7 +207,7 @@ async function fastifyServer(variant: Variant): Promise<number> {
   }
   if (variant === 'bare') app.get(ROUTE, fast)
   else {
-    const { cached } = await import('../adapters/fastify.js')
+    const { cached } = await adapters.fastify()
     app.get(ROUTE, cached({ ttl: 60 }), variant === 'cached' ? fast : slow)
   }
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -229,7 +230,7 @@ async function honoServer(variant: Variant): Promise<number> {
   }
   if (variant === 'bare') app.get(ROUTE, fast)
   else {
-    const { cached } = await import('../adapters/hono.js')
+    const { cached } = await adapters.hono()
     if (variant === 'cached') app.get(ROUTE, cached({ ttl: 60 }), fast)
     else app.get(ROUTE, cached({ ttl: 60 }), slow)
   }

@@ -24,6 +24,7 @@ import {
 } from './http.js'
 import { REDIS_SUITES, runRedisSuites } from './redis.js'
 import { runSerializerBench } from './serializer.js'
+import { subjectNote } from './subject.js'
 
 const SERIALIZER_BASELINE = 'JSON.stringify/parse (lossy)'
 
@@ -138,6 +139,7 @@ async function main(): Promise<number> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   )
+  console.log(subjectNote)
   if (ENGINE_SUITES.some((s) => include(s.name))) {
     console.log(
       `mode ${mode.name}: ${mode.rounds} interleaved rounds (stampede ${mode.stampedeRounds}), ` +

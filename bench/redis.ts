@@ -24,13 +24,14 @@ import { BentoCache, bentostore } from 'bentocache'
 import { createCache as createCacheManager } from 'cache-manager'
 import { Cacheable } from 'cacheable'
 import { Keyv } from 'keyv'
-import { createCache, memoryTier } from '../src/index.js'
-import { redisTier } from '../src/redis.js'
-import { jsonSerializer } from '../src/serializer.js'
 import { type RedisServer, startRedis } from '../test/services/redis.js'
 import type { Mode, Row } from './engine.js'
 import { type Candidate, compare, cpuNs, nowNs } from './lib.js'
 import { HOUR_MS, type Item, makeItem } from './peers.js'
+import { redis, tiercache } from './subject.js'
+
+const { createCache, memoryTier, jsonSerializer } = tiercache
+const { redisTier } = await redis()
 
 export const REDIS_SUITES = ['redis', 'redis-50', 'redis-l1'] as const
 

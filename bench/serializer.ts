@@ -7,7 +7,10 @@
  */
 import { pathToFileURL } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
-import { compressed, jsonSerializer, type Serializer, v8Serializer } from '../src/serializer.js'
+import type { Serializer } from '../src/serializer.js'
+import { tiercache } from './subject.js'
+
+const { compressed, jsonSerializer, v8Serializer } = tiercache
 
 export interface Row {
   name: string
