@@ -281,6 +281,41 @@ describe('payload formats', () => {
     }
   })
 
+  it('jsonSerializer marks a payload without tags with a space, which every reader accepts', () => {
+    const plain = { id: 42, name: 'Espresso', tags: ['a', 'b'], stock: { count: 7 }, none: null }
+    const text = jsonSerializer.serialize(plain) as string
+    // marker, space, then exactly what JSON.stringify writes
+    expect(text).toBe(`\x02J1 ${JSON.stringify(plain)}\x03`)
+    expect(jsonSerializer.deserialize(text)).toStrictEqual(plain)
+    // a reader from before the space parses the same value (JSON.parse skips it; nothing to decode)
+    expect(JSON.parse(text.slice(3, -1))).toStrictEqual(plain)
+    // and a payload written before the space (no space) still reads, through the decoding walk
+    expect(jsonSerializer.deserialize(`\x02J1${JSON.stringify(plain)}\x03`)).toStrictEqual(plain)
+  })
+
+  it('jsonSerializer never marks a payload that needs decoding as untagged', () => {
+    const tagged: unknown[] = [
+      { at: new Date(5) },
+      { missing: undefined },
+      Object.assign(new Array<number>(3), { 0: 1, 2: 3 }), // a hole at 1
+      { n: Number.NaN },
+      { z: -0 },
+      { big: 1n },
+      { f: Number.POSITIVE_INFINITY },
+      { s: '\x7fstarts with the tag character' },
+      new Map([[1, 2]]),
+      new Set([1]),
+      { deep: { deeper: [{ b: Buffer.from('x') }] } },
+    ]
+    for (const value of tagged) {
+      const text = jsonSerializer.serialize(value) as string
+      expect(text.charCodeAt(3)).not.toBe(0x20)
+      expect(jsonSerializer.deserialize(text)).toStrictEqual(value)
+    }
+    // a space-marked payload is not decoded: a tag-looking string in it stays as written
+    expect(jsonSerializer.deserialize('\x02J1 {"s":"\\u007fd5"}\x03')).toStrictEqual({ s: '\x7fd5' })
+  })
+
   it('defaultSerializer is one of the two and round-trips', () => {
     expect([jsonSerializer, v8Serializer]).toContain(defaultSerializer)
     expect(

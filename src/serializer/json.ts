@@ -37,7 +37,9 @@ import type { Serializer } from './types.js'
  * JSON.stringify as is. Decoding patches JSON.parse's output in place.
  *
  * Payload: MARKER + json + END. MARKER recognizes foreign text; END recognizes truncation (which
- * JSON.parse would miss for a bare number).
+ * JSON.parse would miss for a bare number). When nothing needed a tag (encoding returned the value
+ * itself), a space follows MARKER: the reader then skips the decoding walk. JSON.parse ignores the space,
+ * so readers that predate it decode the same value (their walk finds nothing to patch).
  */
 
 const TAG = '\x7f'
@@ -56,6 +58,9 @@ const TYPED_CODE_BASE = 0x61 // 'a'
 /** `\x02` + `J` + format version. */
 export const JSON_MARKER = '\x02J1'
 const END = '\x03'
+/** After MARKER: the JSON holds no tag (see the file comment). */
+const UNTAGGED = ' '
+const UNTAGGED_CODE = 0x20
 
 function encode(value: unknown, ancestors: Set<object>): unknown {
   switch (typeof value) {
@@ -258,7 +263,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 function parse(text: string): unknown {
   if (!text.startsWith(JSON_MARKER)) throw new Error('jsonSerializer: not a tiercache JSON payload')
   if (text.charCodeAt(text.length - 1) !== 0x03) throw corrupt('truncated')
-  return decode(JSON.parse(text.slice(JSON_MARKER.length, -1)))
+  const parsed: unknown = JSON.parse(text.slice(JSON_MARKER.length, -1))
+  // UNTAGGED: written without tags (JSON.stringify never starts its output with a space)
+  return text.charCodeAt(JSON_MARKER.length) === UNTAGGED_CODE ? parsed : decode(parsed)
 }
 
 export const jsonSerializer: Serializer = {
@@ -269,7 +276,7 @@ export const jsonSerializer: Serializer = {
     } catch (err) {
       throw toPublicError(err)
     }
-    return JSON_MARKER + JSON.stringify(encoded) + END
+    return (encoded === value ? JSON_MARKER + UNTAGGED : JSON_MARKER) + JSON.stringify(encoded) + END
   },
   deserialize(data: Uint8Array | string): unknown {
     if (typeof data === 'string') return parse(data)
