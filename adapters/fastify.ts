@@ -35,7 +35,7 @@ declare module 'fastify' {
   }
 }
 
-const HOOKS = ['preHandler', 'onSend', 'onError', 'onRequestAbort'] as const
+const HOOKS = ['preHandler', 'onSend', 'onError'] as const
 /** Route options carrying the hooks; spread them into your own route options if you have some. */
 export type CachedRouteOptions = {
   [K in (typeof HOOKS)[number]]-?: Exclude<RouteShorthandOptions[K], readonly unknown[] | undefined>
@@ -62,6 +62,9 @@ export function cached(options?: FastifyCachedOptions): CachedRouteOptions {
     states.set(request, d)
     if (d.kind === 'miss') {
       for (const name of d.stripRequestHeaders) delete request.headers[name]
+      // a client gone before the response releases the waiters now (a no-op once the fill settled);
+      // a listener on misses only, where an `onRequestAbort` hook would add one to every request
+      reply.raw.once('close', () => d.abort())
       d.run(() => done())
     } else {
       for (const [name, value] of d.headers) reply.header(name, value)
@@ -118,15 +121,10 @@ export function cached(options?: FastifyCachedOptions): CachedRouteOptions {
     const d = states.get(request)
     if (d?.kind === 'miss') d.stale = await d.fail(error)
   }
-  async function tiercacheAbort(request: FastifyRequest) {
-    const d = states.get(request)
-    if (d?.kind === 'miss') d.abort()
-  }
   const hooks = {
     preHandler: tiercacheLookup,
     onSend: tiercacheCapture,
     onError: tiercacheError,
-    onRequestAbort: tiercacheAbort,
   }
   for (const name of HOOKS) ours.add(hooks[name])
   return hooks

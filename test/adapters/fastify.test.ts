@@ -267,7 +267,7 @@ describe('fastify adapter', () => {
     expect((await get('/route-auth', { headers: { 'x-api-key': 'k' } })).status).toBe(403)
   })
 
-  it('a client that disconnects releases the waiters at once (onRequestAbort)', async () => {
+  it('a client that disconnects releases the waiters at once', async () => {
     const app = Fastify({ forceCloseConnections: true })
     const starts: number[] = []
     app.get('/slow', cached({ ttl: 60, cache: createCache() }), async () => {
