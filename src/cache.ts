@@ -1,8 +1,9 @@
+import { buildCore } from './build-core.js'
 import { now as clock } from './clock.js'
 import { collecting, noteTags } from './context.js'
-import { Core, entryTags, type Loader, type Scope, scoped } from './core.js'
+import { type Core, entryTags, type Loader, type Scope, scoped } from './core.js'
 import { type CachedMethodDecorator, type CacheMethodOptions, cachedIn } from './decorators.js'
-import { type Duration, optionalMs } from './duration.js'
+import type { Duration } from './duration.js'
 import type { Entry } from './entry.js'
 import { CacheClosedError, TierError } from './errors.js'
 import type { CacheEventName, CacheEvents } from './events.js'
@@ -10,42 +11,19 @@ import type { LoaderContext } from './flight.js'
 import { callKey, joinKey } from './keys.js'
 import {
   type CacheOptions,
-  checkPositiveInt,
   checkTags,
   type EntryOptions,
   type Resolved,
   ROOT_DEFAULTS,
   resolveEntryOptions,
 } from './options.js'
-import { Lower, resolveTierStackOptions } from './stack.js'
+import { hasFresh, readFresh } from './reads.js'
 import type { CacheStats } from './stats.js'
-import { memoryTier } from './tiers/memory.js'
-import type { LocalTier, Tier } from './tiers/types.js'
+import type { LocalTier } from './tiers/types.js'
+import { type WrapOptions, wrapFunction } from './wrap.js'
+import { deleteKey, type SetOptions, writeValue } from './writes.js'
 
-/** Options of `cache.set`. */
-export interface SetOptions
-  extends Pick<
-    EntryOptions,
-    'ttl' | 'staleWhileRevalidate' | 'staleIfError' | 'jitter' | 'tags' | 'localOnly'
-  > {
-  /**
-   * When the value's source was read (epoch ms, e.g. `Date.now()` taken before the read). The write is
-   * skipped, resolving `false`, if the cache was cleared, one of the entry's tags was invalidated, or a
-   * newer value of the key was stored at or after that time: a slow producer never writes back stale data.
-   * @default undefined (always write)
-   */
-  since?: number
-}
-
-/** Options of `cache.wrap`. */
-export interface WrapOptions<A extends unknown[]> extends EntryOptions {
-  /** Derives the key from the arguments. @default name + a stable, collision-resistant encoding of the arguments */
-  key?: (...args: A) => string
-  /** Tags from the arguments (in addition to `tags`). */
-  tagsFrom?: (...args: A) => readonly string[]
-  /** Name used in default keys. @default the function's name */
-  name?: string
-}
+export type { SetOptions, WrapOptions }
 
 const ROOT: Scope = { prefix: '', tags: undefined, name: undefined }
 const NS_MARK = '\u0000ns'
@@ -72,44 +50,11 @@ export class Cache {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`Expected cache options to be an object, got ${String(options)}`)
     }
-    const tiers = options.tiers ?? [memoryTier()]
-    checkTiers(tiers)
-    const l1 = tiers[0]?.kind === 'local' ? tiers[0] : undefined
-    const below = l1 === undefined ? tiers : tiers.slice(1)
-    let core: Core | undefined
-    const stack = resolveTierStackOptions(options)
-    const lower =
-      below.length === 0
-        ? undefined
-        : new Lower(below, {
-            offset: l1 === undefined ? 0 : 1,
-            codec: stack.codec,
-            readTimeout: stack.readTimeout,
-            writeTimeout: stack.writeTimeout,
-            breaker: stack.breaker,
-            retryQueueSize: stack.retryQueueSize,
-            onBreaker: (tier, state, node) => {
-              const what = node === undefined ? `circuit ${state}` : `circuit ${state} for node ${node}`
-              core!.report(new TierError(tier, 'breaker', new Error(what)), 'tier:breaker')
-            },
-            onError: (error, key) => {
-              core!.counters.tierErrors++
-              core!.report(error, `tier:${error.operation}`, key)
-            },
-          })
-    core = new Core({
-      l1,
-      lower,
-      tierNames: tiers.map((t) => t.name),
-      clone: options.clone === true,
-      refreshConcurrency: checkPositiveInt(options.refreshConcurrency, 'refreshConcurrency', 10),
-      graceBackoff: optionalMs(options.graceBackoff, 'graceBackoff', 5000),
-      throwOnTierError: options.throwOnTierError === true,
-    })
+    const core = buildCore(options)
     this.#core = core
     this.#scope = ROOT
     this.#defaults = resolveEntryOptions(options, ROOT_DEFAULTS)
-    this.#l1 = l1
+    this.#l1 = core.l1
   }
 
   /** The namespace name of this view (`undefined` at the root). */
@@ -205,59 +150,17 @@ export class Cache {
   }
 
   /** The fresh value of `key`, or `undefined`. Reads lower tiers on an L1 miss and backfills L1. */
-  async get<T = unknown>(key: string): Promise<T | undefined> {
-    const k = this.#key(key)
-    const core = this.#core
-    const now = Date.now()
-    const e = core.peek(k, now)
-    if (e !== undefined && now < e.f) {
-      if (e.x !== undefined) return undefined
-      core.counters.hits++
-      core.counters.byTier[0]!++
-      if (collecting && e.g !== undefined) noteTags(e.g)
-      if (core.events.wantsHit()) core.events.emit('hit', { key, tier: core.tierNames[0]! })
-      return (core.clone ? structuredClone(e.v) : e.v) as T
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    try {
+      return readFresh<T>(this.#core, this.#key(key), key)
+    } catch (err) {
+      return Promise.reject(err)
     }
-    if (core.lower !== undefined) {
-      const cancels = core.cancels
-      const found = await core.lower.get(k)
-      if (found !== undefined) {
-        const f = found.entry
-        const t = Date.now()
-        if (t < f.f && core.usable(f) && f.x === undefined) {
-          core.counters.hits++
-          core.counters.byTier[found.tier]!++
-          if (collecting && f.g !== undefined) noteTags(f.g)
-          if (core.events.wantsHit()) core.events.emit('hit', { key, tier: core.tierNames[found.tier]! })
-          if (cancels === core.cancels) {
-            core.l1?.set(k, f, f.s - t)
-            if (found.tier > (core.l1 === undefined ? 0 : 1))
-              core.lower.backfill(k, f, found.tier).catch(() => {})
-          }
-          return (core.clone ? structuredClone(f.v) : f.v) as T
-        }
-      }
-    }
-    core.counters.misses++
-    if (core.events.wantsMiss()) core.events.emit('miss', { key })
-    return undefined
   }
 
   /** Whether `key` has a fresh value. */
   async has(key: string): Promise<boolean> {
-    const k = this.#key(key)
-    const core = this.#core
-    const now = Date.now()
-    const e = core.peek(k, now)
-    if (e !== undefined && now < e.f && e.x === undefined) return true
-    if (core.lower === undefined) return false
-    const found = await core.lower.get(k)
-    return (
-      found !== undefined &&
-      Date.now() < found.entry.f &&
-      found.entry.x === undefined &&
-      core.usable(found.entry)
-    )
+    return hasFresh(this.#core, this.#key(key))
   }
 
   /**
@@ -286,26 +189,8 @@ export class Cache {
         return false
       }
     }
-    core.cancel(k)
-    if (o.ttl === 0) return this.#delete(k, key)
-    const now = Date.now()
-    const fresh =
-      o.ttl === Number.POSITIVE_INFINITY || o.jitter === 0
-        ? o.ttl
-        : o.ttl * (1 + o.jitter * (2 * Math.random() - 1))
-    const f = now + fresh
-    const e: Entry = {
-      v: core.clone ? structuredClone(value) : value,
-      c: core.stamp(),
-      f,
-      w: f + o.swr,
-      s: f + Math.max(o.swr, o.sie),
-      d: 0,
-      g: entryTags(this.#scope, o.tags),
-    }
-    const ok = await core.store(k, e, o.localOnly)
-    if (core.events.wants('set')) core.events.emit('set', { key })
-    return this.#tierResult(ok, 'set', key)
+    if (o.ttl === 0) return this.#tierResult(await deleteKey(core, k, key), 'delete', key)
+    return this.#tierResult(await writeValue(core, this.#scope, k, key, value, o), 'set', key)
   }
 
   /** Values of several keys (fresh only), in order. */
@@ -336,13 +221,7 @@ export class Cache {
   }
 
   async #delete(k: string, key: string): Promise<boolean> {
-    const core = this.#core
-    core.cancel(k)
-    core.l1?.delete(k)
-    core.backoff.delete(k)
-    const ok = core.lower === undefined ? true : await core.lower.delete(k)
-    if (core.events.wants('delete')) core.events.emit('delete', { key })
-    return this.#tierResult(ok, 'delete', key)
+    return this.#tierResult(await deleteKey(this.#core, k, key), 'delete', key)
   }
 
   /**
@@ -400,23 +279,7 @@ export class Cache {
     fn: (...args: A) => R | Promise<R>,
     options: WrapOptions<A> = {},
   ): (...args: A) => Promise<R> {
-    if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be a function, got ${typeof fn}`)
-    const { key, tagsFrom, name = fn.name, ...entry } = options
-    if (key !== undefined && typeof key !== 'function') throw new TypeError('Expected `key` to be a function')
-    if (tagsFrom !== undefined && typeof tagsFrom !== 'function')
-      throw new TypeError('Expected `tagsFrom` to be a function')
-    if (key === undefined && name === '')
-      throw new TypeError('Expected `name` (or a named function) to derive default keys')
-    resolveEntryOptions(entry, this.#defaults)
-    const base = Object.keys(entry).length === 0 ? undefined : entry
-    const wrapped = (...args: A): Promise<R> => {
-      const k = key === undefined ? callKey(name, args) : key(...args)
-      const opts =
-        tagsFrom === undefined ? base : { ...base, tags: [...(base?.tags ?? []), ...tagsFrom(...args)] }
-      return this.getOrSet<R>(k, () => fn(...args), opts)
-    }
-    Object.defineProperty(wrapped, 'name', { value: `cached ${name}` })
-    return wrapped
+    return wrapFunction(this, this.#defaults, fn, options)
   }
 
   /**
@@ -436,25 +299,7 @@ export class Cache {
 
   /** Counters since creation (shared by all namespace views). */
   stats(): CacheStats {
-    const c = this.#core.counters
-    const hitsByTier: Record<string, number> = {}
-    this.#core.tierNames.forEach((n, i) => {
-      hitsByTier[n] = (hitsByTier[n] ?? 0) + c.byTier[i]!
-    })
-    return {
-      hits: c.hits,
-      hitsByTier,
-      misses: c.misses,
-      staleHits: c.staleHits,
-      coalesced: c.coalesced,
-      loads: c.loads,
-      loadErrors: c.loadErrors,
-      refreshes: c.refreshes,
-      tierErrors: c.tierErrors,
-      evictions: c.evictions,
-      staleSetsPrevented: c.staleSetsPrevented,
-      inFlight: this.#core.inflight.size,
-    }
+    return this.#core.counters.snapshot(this.#core.tierNames, this.#core.inflight.size)
   }
 
   on<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): this {
@@ -515,24 +360,6 @@ function internalKey(prefix: string, key: string): string {
 
 function keyError(key: unknown): TypeError {
   return new TypeError(`Expected \`key\` to be a non-empty string, got ${JSON.stringify(key) ?? String(key)}`)
-}
-
-function checkTiers(tiers: unknown): asserts tiers is readonly Tier[] {
-  if (!Array.isArray(tiers) || tiers.length === 0) {
-    throw new TypeError('Expected `tiers` to be a non-empty array of tiers (e.g. [memoryTier()])')
-  }
-  tiers.forEach((t: Partial<Tier> | null, i) => {
-    if (
-      t === null ||
-      typeof t !== 'object' ||
-      (t.kind !== 'local' && t.kind !== 'remote') ||
-      typeof t.get !== 'function'
-    ) {
-      throw new TypeError(
-        `Expected \`tiers[${i}]\` to be a tier (memoryTier(), redisTier(), ...), got ${String(t)}`,
-      )
-    }
-  })
 }
 
 /** Creates a cache. With no options: one in-process memory tier and a 60 s TTL. */

@@ -41,4 +41,26 @@ export class Counters {
   constructor(tiers: number) {
     this.byTier = new Array<number>(tiers).fill(0)
   }
+
+  /** The public view: hits per tier name (tiers of one name add up), plus the loads in flight now. */
+  snapshot(tierNames: readonly string[], inFlight: number): CacheStats {
+    const hitsByTier: Record<string, number> = {}
+    tierNames.forEach((n, i) => {
+      hitsByTier[n] = (hitsByTier[n] ?? 0) + this.byTier[i]!
+    })
+    return {
+      hits: this.hits,
+      hitsByTier,
+      misses: this.misses,
+      staleHits: this.staleHits,
+      coalesced: this.coalesced,
+      loads: this.loads,
+      loadErrors: this.loadErrors,
+      refreshes: this.refreshes,
+      tierErrors: this.tierErrors,
+      evictions: this.evictions,
+      staleSetsPrevented: this.staleSetsPrevented,
+      inFlight,
+    }
+  }
 }
