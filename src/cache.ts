@@ -16,12 +16,13 @@ import {
   type Resolved,
   ROOT_DEFAULTS,
   resolveEntryOptions,
+  type SetOptions,
 } from './options.js'
 import { hasFresh, readFresh } from './reads.js'
 import type { CacheStats } from './stats.js'
 import type { LocalTier } from './tiers/types.js'
 import { type WrapOptions, wrapFunction } from './wrap.js'
-import { deleteKey, type SetOptions, writeValue } from './writes.js'
+import { deleteKey, writeValue } from './writes.js'
 
 export type { SetOptions, WrapOptions }
 

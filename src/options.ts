@@ -191,3 +191,18 @@ export function checkPositiveInt(value: unknown, option: string, fallback: numbe
   }
   return value
 }
+
+/** Options of `cache.set`. */
+export interface SetOptions
+  extends Pick<
+    EntryOptions,
+    'ttl' | 'staleWhileRevalidate' | 'staleIfError' | 'jitter' | 'tags' | 'localOnly'
+  > {
+  /**
+   * When the value's source was read (epoch ms, e.g. `Date.now()` taken before the read). The write is
+   * skipped, resolving `false`, if the cache was cleared, one of the entry's tags was invalidated, or a
+   * newer value of the key was stored at or after that time: a slow producer never writes back stale data.
+   * @default undefined (always write)
+   */
+  since?: number
+}

@@ -1,27 +1,12 @@
 import type { Core } from './core.js'
 import type { Entry } from './entry.js'
-import type { EntryOptions, Resolved } from './options.js'
+import type { Resolved } from './options.js'
 import { entryTags, type Scope } from './scope.js'
 
 /*
  * `cache.set` and `cache.delete` once their arguments are checked: both cancel a load of the key in flight
  * (its result is not written afterwards) and resolve whether every tier acknowledged.
  */
-
-/** Options of `cache.set`. */
-export interface SetOptions
-  extends Pick<
-    EntryOptions,
-    'ttl' | 'staleWhileRevalidate' | 'staleIfError' | 'jitter' | 'tags' | 'localOnly'
-  > {
-  /**
-   * When the value's source was read (epoch ms, e.g. `Date.now()` taken before the read). The write is
-   * skipped, resolving `false`, if the cache was cleared, one of the entry's tags was invalidated, or a
-   * newer value of the key was stored at or after that time: a slow producer never writes back stale data.
-   * @default undefined (always write)
-   */
-  since?: number
-}
 
 /** Stores `value` under internal key `k` with the resolved options `o` (ttl > 0). */
 export async function writeValue(
