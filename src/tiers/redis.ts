@@ -1,41 +1,32 @@
 /**
- * The Redis tier: standalone Redis or Redis Cluster through node-redis 5 (the client @keyv/redis uses).
+ * The Redis tier: standalone Redis or Redis Cluster through node-redis 5 (the client @keyv/redis uses). This
+ * file has the public API and the operations; the connection (`{ url }`, `{ client }`, `{ keyv }` or
+ * `{ cluster }`, set up for a cache) is in `redis-connection.ts`, the key namespace generation and `clear()`
+ * in `redis-generation.ts`, the server clock offset in `redis-clock.ts`, hash slots in `redis-slot.ts`.
  *
  * Hot path. Every operation goes straight to the node-redis client (`GET`, `SET ... PX`, `MGET`, `DEL`),
  * not through Keyv's API: Keyv would add its own JSON envelope (`{"value":...,"expires":...}`) around our
  * already-serialized entry, hooks, stats and a `has` round trip on some paths, and would compare a
  * writer-computed `expires` with the reader's clock (RELIABILITY 30). The engine already serializes,
  * versions and expires entries, so the tier is one command per operation, which keeps a Redis hit within
- * a few percent of a raw node-redis `GET` (the benchmark target is 1.15x). Keyv / @keyv/redis are still
- * accepted as the source of the connection (`{ keyv }`).
+ * a few percent of a raw node-redis `GET` (the benchmark target is 1.15x): a read is the cached key prefix
+ * (`keyBase()`, nothing to wait for once the generation is known) and one `GET` through `sendCommand` with
+ * the Buffer type mapping (`readBytes`). Keyv / @keyv/redis are still accepted as the source of the
+ * connection (`{ keyv }`).
  *
- * Keys: `<prefix><generation>:<key>`. The generation is a decimal number stored in Redis at
- * `<prefix>#gen` and cached by every process; `clear()` is one `INCR` of it, so the keys written before are
- * no longer read and age out by their own TTL (no `KEYS`, no `SCAN`, no `FLUSHALL`; entries written with an
- * infinite TTL stay until Redis evicts them). Other processes pick the new generation up within
- * `generationCheckInterval` (the invalidation bus can tell them sooner). A missing generation key (first
- * start, a restarted or evicting Redis) is created with the current time as its value, so losing it makes
- * older entries unreachable instead of bringing them back.
+ * Keys: `<prefix><generation>:<key>`; `clear()` is one `INCR` of the generation (see `redis-generation.ts`).
  *
  * Payloads are stored as given (strings or bytes) and read back as Buffers (correct for both text and
  * binary serializers; the JSON serializer decodes UTF-8 strictly, so corruption is a miss).
- *
- * Connections the tier creates are set up for a cache: offline queue off (a command while disconnected fails
- * at once instead of queueing), a short connect timeout, reconnection forever with capped exponential
- * backoff plus jitter, and an `'error'` listener so node-redis never emits an unhandled `'error'`. The engine
- * puts its own deadline on every call, because node-redis's timeouts do not cover a stalled server.
  *
  * Cluster: the tier says which master holds a key (`nodeOf`: the key's hash slot, `redis-slot.ts`, looked up in
  * the client's slot table), and the engine keeps one circuit breaker per master with it; the tier itself
  * counts nothing. `getMany`/`deleteMany` send one command per key (the keys may live in different slots).
  */
-import {
-  createClient,
-  createCluster,
-  type RedisClientConnectionType,
-  type RedisClientOptions,
-  type RedisClusterOptions,
-} from '@keyv/redis'
+import type { RedisClientConnectionType, RedisClientOptions, RedisClusterOptions } from '@keyv/redis'
+import { serverClock } from './redis-clock.js'
+import { noop, openConnection } from './redis-connection.js'
+import { createGeneration } from './redis-generation.js'
 import { keySlot } from './redis-slot.js'
 import type { Payload, RemoteTier } from './types.js'
 
@@ -128,51 +119,6 @@ interface ClusterSlots {
   readonly slots: ReadonlyArray<{ readonly master?: { readonly address: string } } | undefined>
 }
 
-/** The commands the tier sends, common to a node-redis client and cluster. */
-interface Conn {
-  get(key: string): Promise<unknown>
-  set(key: string, value: Payload, options?: { PX?: number; NX?: boolean }): Promise<unknown>
-  mGet(keys: string[]): Promise<unknown[]>
-  del(keys: string | string[]): Promise<number>
-  incr(key: string): Promise<number>
-  connect(): Promise<unknown>
-  destroy(): void
-  close(): Promise<void>
-  on(event: string, listener: (...args: unknown[]) => void): unknown
-  off(event: string, listener: (...args: unknown[]) => void): unknown
-  readonly isOpen: boolean
-}
-
-/** `sendCommand` of a node-redis client and of a cluster (which routes by a key, or to any node without one). */
-interface ClientCommands {
-  sendCommand(args: string[], options?: CommandOptions): Promise<unknown>
-}
-interface ClusterCommands {
-  sendCommand(
-    firstKey: string | undefined,
-    isReadonly: boolean,
-    args: string[],
-    options?: CommandOptions,
-  ): Promise<unknown>
-}
-interface CommandOptions {
-  typeMapping?: Record<number, unknown>
-}
-
-/** How often the server's clock is read again, ms. */
-const CLOCK_CHECK_MS = 30_000
-/** A clock reading whose round trip took longer than this is not used, ms. */
-const CLOCK_MAX_RTT_MS = 200
-/** Offsets smaller than this are measurement noise and not corrected, ms. */
-const CLOCK_TOLERANCE_MS = 50
-
-/** RESP3 blob string type code (`$`): mapped to Buffer so binary payloads survive. */
-const BLOB_STRING = 36
-/** Bulk-string replies as Buffers (see `readBytes`). */
-const AS_BUFFERS: CommandOptions = { typeMapping: { [BLOB_STRING]: Buffer } }
-const CLOSE_GRACE_MS = 300
-const noop = (): void => {}
-
 /**
  * A Redis tier. `redisTier({ url: 'redis://localhost:6379' })`, `redisTier({ client })`,
  * `redisTier({ keyv })` or `redisTier({ cluster: { rootNodes: [{ url }] } })`; options as the second
@@ -194,179 +140,21 @@ export function redisTier(
   const maxDelay = positive(o.maxReconnectDelay, 'maxReconnectDelay', 1000)
   const genInterval = positive(o.generationCheckInterval, 'generationCheckInterval', 1000)
 
-  let closed = false
-  const reconnectStrategy = (retries: number): number | false =>
-    closed ? false : Math.min(50 * 2 ** Math.min(retries, 10), maxDelay) + Math.floor(Math.random() * 100)
-  const socket = { connectTimeout, reconnectStrategy }
-
-  let raw: RedisClientConnectionType
-  let owned = true
-  let isCluster = false
-  if ('url' in connection && typeof connection.url === 'string') {
-    const extra = o.clientOptions ?? {}
-    raw = createClient({
-      ...extra,
-      url: connection.url,
-      disableOfflineQueue: true,
-      socket: { ...(extra.socket ?? {}), ...socket },
-    } as RedisClientOptions)
-  } else if ('cluster' in connection && connection.cluster !== undefined) {
-    const rootNodes = connection.cluster.rootNodes
-    if (!Array.isArray(rootNodes) || rootNodes.length === 0) {
-      throw new TypeError('Expected `cluster.rootNodes` to be a non-empty array of `{ url }`')
-    }
-    const extra = o.clusterOptions ?? {}
-    const defaults = extra.defaults ?? {}
-    raw = createCluster({
-      ...extra,
-      rootNodes: rootNodes.map((n) => ({ url: n.url })),
-      defaults: {
-        ...defaults,
-        disableOfflineQueue: true,
-        socket: { ...(defaults.socket ?? {}), ...socket },
-      },
-    } as RedisClusterOptions) as unknown as RedisClientConnectionType
-    isCluster = true
-  } else if ('client' in connection && connection.client !== undefined) {
-    raw = connection.client
-    owned = false
-    isCluster = isClusterClient(raw)
-  } else if ('keyv' in connection && connection.keyv !== undefined) {
-    const k = connection.keyv as Partial<KeyvRedisLike> & { store?: Partial<KeyvRedisLike> }
-    const client = k.client ?? k.store?.client
-    if (client === undefined || client === null || typeof client !== 'object') {
-      throw new TypeError(
-        'Expected `keyv` to be a Keyv instance backed by @keyv/redis (or a KeyvRedis store); for other Keyv stores use keyvTier()',
-      )
-    }
-    raw = client
-    owned = false
-    isCluster = isClusterClient(raw)
-  } else {
-    throw new TypeError('Expected `redisTier` connection to have one of `url`, `client`, `keyv` or `cluster`')
-  }
-
-  const conn = raw as unknown as Conn
-  // Reads return Buffers: a binary serializer's payload must not be decoded as UTF-8 text. The type mapping
-  // goes with each command (`sendCommand`'s options) rather than through `withTypeMapping`, whose proxy
-  // cost about 2 us per read one at a time (4-5% of a loopback GET).
-  const readBytes: (args: string[], key: string) => Promise<unknown> = isCluster
-    ? (args, key) => (raw as unknown as ClusterCommands).sendCommand(key, true, args, AS_BUFFERS)
-    : (args) => (raw as unknown as ClientCommands).sendCommand(args, AS_BUFFERS)
-  // Until the first connection attempt succeeds or fails, operations wait for it (within the engine's
-  // deadline) instead of failing as "offline" the instant after construction. After that, offline fails fast.
-  let initial: Promise<void> | undefined
-  let release: () => void = noop
-  if (owned || !conn.isOpen) {
-    initial = new Promise<void>((resolve) => {
-      release = () => {
-        initial = undefined
-        release = noop
-        resolve()
-      }
-    })
-  }
-  const onError = (): void => release()
-  conn.on('error', onError)
-  if (isCluster) conn.on('node-error', onError)
-
-  // Connecting. A standalone client retries by itself (reconnectStrategy); a cluster's initial topology
-  // discovery does not, so failed connects are retried here on an unref'ed timer.
-  let retryTimer: NodeJS.Timeout | undefined
-  let attempts = 0
-  const connect = (): void => {
-    if (closed || conn.isOpen) return
-    conn.connect().then(
-      () => {
-        attempts = 0
-        release()
-      },
-      () => {
-        release()
-        if (closed) return
-        retryTimer = setTimeout(connect, reconnectStrategy(attempts++) || maxDelay)
-        retryTimer.unref()
-      },
-    )
-  }
-  connect()
-
-  // Generation (see the file comment).
-  const genKey = `${prefix}#gen`
-  let gen: string | undefined
-  let base = ''
-  let nextCheck = 0
-  let loading: Promise<string> | undefined
-  const useGen = (g: string): string => {
-    if (g !== gen) {
-      gen = g
-      base = `${prefix}${g}:`
-    }
-    nextCheck = Date.now() + genInterval
-    return g
-  }
-  // The server's clock minus ours (see RemoteTier.clockOffset), measured with TIME beside the generation
-  // reads, at most every CLOCK_CHECK_MS.
-  let offset = 0
-  let nextClock = 0
-  const measureClock = async (): Promise<void> => {
-    nextClock = Date.now() + CLOCK_CHECK_MS
-    const t0 = Date.now()
-    const reply = (await (isCluster
-      ? (raw as unknown as ClusterCommands).sendCommand(undefined, true, ['TIME'])
-      : (raw as unknown as ClientCommands).sendCommand(['TIME']))) as unknown
-    const t1 = Date.now()
-    if (!Array.isArray(reply) || t1 - t0 > CLOCK_MAX_RTT_MS) return // an imprecise reading is not used
-    const server = Number(reply[0]) * 1000 + Number(reply[1]) / 1000
-    if (!Number.isFinite(server)) return
-    const measured = server - (t0 + t1) / 2
-    offset = Math.abs(measured) < CLOCK_TOLERANCE_MS ? 0 : Math.round(measured)
-  }
-  const loadGen = (): Promise<string> => {
-    if (loading !== undefined) return loading
-    const read = (async () => {
-      if (initial !== undefined) await initial
-      let v = await conn.get(genKey)
-      if (v === null || v === undefined) {
-        await conn.set(genKey, String(Date.now()), { NX: true })
-        v = await conn.get(genKey)
-      }
-      if (Date.now() >= nextClock) await measureClock().catch(noop) // TIME refused: no correction
-      return useGen(String(v))
-    })()
-    // Its own deadline: on a stalled server, callers waiting for the generation must not pile up.
-    let timer: NodeJS.Timeout | undefined
-    const p = Promise.race([
-      read,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${name}: generation read timed out`)), connectTimeout * 2)
-      }),
-    ])
-    read.then(
-      () => clearTimeout(timer),
-      () => clearTimeout(timer),
-    )
-    loading = p
-    p.then(
-      () => {
-        loading = undefined
-      },
-      () => {
-        loading = undefined
-        // Keep the last known generation; try again after an interval, not on every call.
-        if (gen !== undefined) nextCheck = Date.now() + genInterval
-      },
-    )
-    return p
-  }
-  /** The key prefix with the generation, or a promise of it when the generation is not known yet. */
-  const keyBase = (): string | Promise<string> => {
-    if (gen !== undefined) {
-      if (Date.now() >= nextCheck && loading === undefined) loadGen().catch(noop)
-      return base
-    }
-    return loadGen().then(() => base)
-  }
+  const redis = openConnection(connection, {
+    connectTimeout,
+    maxReconnectDelay: maxDelay,
+    clientOptions: o.clientOptions,
+    clusterOptions: o.clusterOptions,
+  })
+  const { conn, isCluster, readBytes } = redis
+  const clock = serverClock(redis.sendKeyless)
+  const generation = createGeneration(redis, clock, {
+    prefix,
+    name,
+    connectTimeout,
+    checkInterval: genInterval,
+  })
+  const { keyBase } = generation
 
   let pending = 0
   const done = <T>(p: Promise<T>): Promise<T> => {
@@ -419,7 +207,7 @@ export function redisTier(
     kind: 'remote',
     name,
     prefix,
-    client: raw,
+    client: redis.client,
     get pending() {
       return pending
     },
@@ -449,45 +237,18 @@ export function redisTier(
       const b = keyBase()
       return typeof b === 'string' ? delMany(b, keys) : b.then((s) => delMany(s, keys))
     },
-    async clear() {
-      const n = await done(conn.incr(genKey))
-      useGen(String(n))
+    clear() {
+      return generation.clear(done)
     },
-    async close() {
-      if (closed) return
-      closed = true
-      clearTimeout(retryTimer)
-      release()
-      if (!owned) {
-        conn.off('error', onError)
-        if (isCluster) conn.off('node-error', onError)
-        return
-      }
-      // Let answered-soon commands finish (pending writes), but never wait on a stalled or dead server.
-      if (conn.isOpen) {
-        let timer: NodeJS.Timeout | undefined
-        const graceful = conn.close().catch(noop)
-        await Promise.race([graceful, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))])
-        clearTimeout(timer)
-        try {
-          if (conn.isOpen) conn.destroy()
-        } catch {
-          // already closed
-        }
-      } else {
-        try {
-          conn.destroy()
-        } catch {
-          // not open
-        }
-      }
-      // The error listener stays: a connect attempt still in flight may report after this.
-    },
+    close: redis.close,
   }
-  tier.clockOffset = () => offset
+  tier.clockOffset = clock.offset
   if (isCluster) {
-    const table = raw as unknown as ClusterSlots
-    tier.nodeOf = (key) => (gen === undefined ? undefined : table.slots[keySlot(base + key)]?.master?.address)
+    const table = redis.client as unknown as ClusterSlots
+    tier.nodeOf = (key) => {
+      const b = generation.known()
+      return b === undefined ? undefined : table.slots[keySlot(b + key)]?.master?.address
+    }
   }
   return tier
 }
@@ -521,9 +282,4 @@ function asRedisValue(value: Payload): Payload {
   return typeof value === 'string' || Buffer.isBuffer(value)
     ? value
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-}
-
-function isClusterClient(client: RedisClientConnectionType): boolean {
-  const c = client as unknown as { _slots?: unknown; masters?: unknown }
-  return c._slots !== undefined || Array.isArray(c.masters)
 }
