@@ -23,6 +23,8 @@ export type Loader<T> = (ctx: LoaderContext<T>) => T | Promise<T>
 
 const NONE = Number.POSITIVE_INFINITY
 const noop = (): void => {}
+/** What `store` returns when only L1 is written: one settled promise shared by every such write. */
+const STORED: Promise<boolean> = Promise.resolve(true)
 
 /**
  * The state shared by a cache and all its namespace views: tiers, in-flight loads, tag registry,
@@ -305,7 +307,7 @@ export class Core {
     if (life > this.tags.maxLifetime) this.tags.maxLifetime = life
     this.l1?.set(k, e, e.s - clock())
     // Negative entries hold an error object: they stay in this process, as do local-only entries.
-    if (this.lower === undefined || e.x !== undefined || localOnly) return Promise.resolve(true)
+    if (this.lower === undefined || e.x !== undefined || localOnly) return STORED
     return this.lower.set(k, e)
   }
 
