@@ -9,7 +9,20 @@ import type { Payload, RemoteTier } from './tiers/types.js'
 
 /** `entry` as a payload for a remote tier whose clock is `offset` ms ahead of ours; `entry` is not changed. */
 export function encodeRemote(codec: EntryCodec, entry: Entry, offset: number): Payload {
-  return codec.serialize([ENTRY_VERSION, offset === 0 ? entry : shiftTimes({ ...entry }, offset)])
+  return codec.serialize([ENTRY_VERSION, wire(entry, offset)])
+}
+
+/**
+ * A copy of `entry` to serialize: times moved by `offset`, and without the fields that are `undefined` (an
+ * entry without tags has `g: undefined`, which a serializer keeping `undefined` apart from a missing field
+ * would have to tag, and the JSON serializer could then not mark the payload as untagged; see
+ * `serializer/json.ts`). Same field order as the engine's entries, so decoded ones share their shape.
+ */
+function wire(e: Entry, offset: number): Entry {
+  const out: Entry = { v: e.v, c: e.c + offset, f: e.f + offset, w: e.w + offset, s: e.s + offset, d: e.d }
+  if (e.g !== undefined) out.g = e.g
+  if (e.x !== undefined) out.x = e.x
+  return out
 }
 
 /** The entry in a payload read from tier `t`, on this process's clock; throws when it is not one (a miss). */
