@@ -225,60 +225,44 @@ export class Core {
     const leave = (): void => {
       if (this.inflight.get(k) === flight) this.inflight.delete(k)
     }
-    if (lower && !background) {
-      // No `async` wrapper: a fresh lower-tier hit settles the flight in the read's own callback.
-      const read = (flight.lowerRead = this.#readLower(k, key, flight))
-      flight.done = read.then(
-        (found) => {
-          // As in `run` below: a lower-tier copy not newer than L1's stale entry is not taken as fresh.
-          if (found !== undefined && Date.now() < found.f && (stale === undefined || found.c > stale.c)) {
-            leave()
-            if (found.x !== undefined) throw found.v
-            flight.resultTags = found.g
-            return found.v
-          }
-          const loading = load(this, flight, loader, o, scope, stale ?? found)
-          loading.then(leave, leave)
-          return loading
-        },
-        (err: unknown) => {
-          leave()
-          throw err
-        },
-      )
+    if (lower) flight.lowerRead = this.#readLower(k, key, flight)
+    const read = flight.lowerRead
+    // What the lower tiers had settles the flight: a fresh copy is the value, in the read's own callback (no
+    // `async` wrapper); anything else is loaded. A copy not newer than the entry being replaced is not taken
+    // as fresh (early refresh would otherwise re-read the same entry on every hit near expiry instead of
+    // loading).
+    const settle = (found: Entry | undefined): unknown => {
+      if (found !== undefined && Date.now() < found.f && (stale === undefined || found.c > stale.c)) {
+        leave()
+        if (found.x !== undefined) throw found.v
+        flight.resultTags = found.g
+        return found.v
+      }
+      const loading = load(this, flight, loader, o, scope, stale ?? found)
+      loading.then(leave, leave)
+      return loading
+    }
+    const failed = (err: unknown): never => {
+      leave()
+      throw err
+    }
+    if (!background) {
+      // `read` is set: a foreground flight without lower tiers was handed to `invoke` above.
+      flight.done = read!.then(settle, failed)
       flight.done.catch(noop)
       return flight
     }
-    if (lower) flight.lowerRead = this.#readLower(k, key, flight)
-    const run = async (): Promise<unknown> => {
-      try {
-        if (this.closed) throw new CacheClosedError()
-        if (flight.lowerRead !== undefined) {
-          const found = await flight.lowerRead
-          // A refresh ignores a lower-tier copy that is not newer than the entry it replaces (early refresh
-          // would otherwise re-read the same entry on every hit near expiry instead of loading).
-          const newer = found !== undefined && (stale === undefined || found.c > stale.c)
-          if (found !== undefined && newer && Date.now() < found.f) {
-            if (found.x !== undefined) throw found.v
-            flight.resultTags = found.g
-            return found.v
-          }
-          if (found !== undefined && stale === undefined) stale = found
-        }
-        return await load(this, flight, loader, o, scope, stale)
-      } finally {
+    flight.done = this.limit((): Promise<unknown> => {
+      if (this.closed) {
         leave()
+        return Promise.reject(new CacheClosedError())
       }
-    }
-    flight.done = background ? this.limit(run) : run()
-    if (background) {
-      flight.done.catch((err: unknown) => {
-        this.backoff.enter(k, Date.now())
-        this.report(err, 'refresh', key)
-      })
-    } else {
-      flight.done.catch(noop)
-    }
+      return read === undefined ? (settle(undefined) as Promise<unknown>) : read.then(settle, failed)
+    })
+    flight.done.catch((err: unknown) => {
+      this.backoff.enter(k, Date.now())
+      this.report(err, 'refresh', key)
+    })
     return flight
   }
 
