@@ -135,23 +135,39 @@ export function complete<T>(
   if (collecting && tags !== undefined) noteTags(tags)
   let stored = false
   if (value !== undefined && !flight.skipped && ttl > 0) {
-    const now = clock()
-    const fresh = ttl === NONE || o.jitter === 0 ? ttl : ttl * (1 + o.jitter * (2 * Math.random() - 1))
-    const f = now + fresh
-    const e: Entry = {
-      v: core.clone ? structuredClone(value) : value,
-      c: flight.start,
-      f,
-      w: f + o.swr,
-      s: f + Math.max(o.swr, o.sie),
-      d: duration,
-      g: tags,
-    }
+    const e = newEntry(core, value, flight.start, clock(), ttl, duration, tags, o)
     stored = storeLoaded(core, flight, k, e, o.localOnly)
   }
   core.backoff.delete(k)
   if (core.events.wantsLoad())
     core.events.emit('load', { key: flight.key, duration, stored, background: flight.background })
+}
+
+/**
+ * The entry of a value stored at `now` (a load's result or `cache.set`): fresh for `ttl` ms, give or take
+ * the `jitter` fraction, then within the stale windows of `o`; a copy of the value with `clone`.
+ */
+export function newEntry(
+  core: Core,
+  value: unknown,
+  created: number,
+  now: number,
+  ttl: number,
+  duration: number,
+  tags: string[] | undefined,
+  o: Resolved,
+): Entry {
+  const fresh = ttl === NONE || o.jitter === 0 ? ttl : ttl * (1 + o.jitter * (2 * Math.random() - 1))
+  const f = now + fresh
+  return {
+    v: core.clone ? structuredClone(value) : value,
+    c: created,
+    f,
+    w: f + o.swr,
+    s: f + Math.max(o.swr, o.sie),
+    d: duration,
+    g: tags,
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Core } from './core.js'
-import type { Entry } from './entry.js'
+import { newEntry } from './load.js'
 import type { Resolved } from './options.js'
 import { entryTags, type Scope } from './scope.js'
 
@@ -19,20 +19,7 @@ export async function writeValue(
 ): Promise<boolean> {
   core.cancel(k)
   const now = Date.now()
-  const fresh =
-    o.ttl === Number.POSITIVE_INFINITY || o.jitter === 0
-      ? o.ttl
-      : o.ttl * (1 + o.jitter * (2 * Math.random() - 1))
-  const f = now + fresh
-  const e: Entry = {
-    v: core.clone ? structuredClone(value) : value,
-    c: core.stamp(),
-    f,
-    w: f + o.swr,
-    s: f + Math.max(o.swr, o.sie),
-    d: 0,
-    g: entryTags(scope, o.tags),
-  }
+  const e = newEntry(core, value, core.stamp(), now, o.ttl, 0, entryTags(scope, o.tags), o)
   const ok = await core.store(k, e, o.localOnly)
   if (core.events.wants('set')) core.events.emit('set', { key })
   return ok
