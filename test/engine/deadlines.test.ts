@@ -99,6 +99,56 @@ describe('Deadlines', () => {
     }
   })
 
+  it('a call settled in time leaves the queue at once unless an older call is still waiting', () => {
+    vi.useFakeTimers({ now: 0 })
+    const d = new Deadlines()
+    const log: string[] = []
+    const calls = Array.from({ length: 4 }, (_, i) => call(log, `c${i}`))
+    for (const c of calls) d.add(c, 100)
+    expect(d.held(100)).toBe(4)
+    // in order: each leaves as it settles
+    d.settle(calls[0]!)
+    expect(d.held(100)).toBe(3)
+    // out of order: c2 waits behind c1, but its expiry (and what it closed over) is dropped now
+    const expire2 = calls[2]!.expire
+    d.settle(calls[2]!)
+    expect(d.held(100)).toBe(3)
+    expect(calls[2]!.expire).not.toBe(expire2)
+    // c1 settles: c1 and the settled c2 behind it leave together
+    d.settle(calls[1]!)
+    expect(d.held(100)).toBe(1)
+    d.settle(calls[3]!)
+    expect(d.held(100)).toBe(0)
+    // the queue is reused afterwards, and still expires what does not settle
+    const late = call(log, 'late')
+    d.add(late, 100)
+    expect(d.held(100)).toBe(1)
+    vi.advanceTimersByTime(100)
+    expect(log).toEqual(['late@100'])
+    expect(d.held(100)).toBe(0)
+  })
+
+  it('50 calls in flight answered in order keep the queue at 50 at most, over 10,000 calls', () => {
+    vi.useFakeTimers({ now: 0 })
+    const d = new Deadlines()
+    const log: string[] = []
+    const window: Pending[] = []
+    let most = 0
+    for (let i = 0; i < 10_000; i++) {
+      const p = call(log, `c${i}`)
+      d.add(p, 100)
+      window.push(p)
+      most = Math.max(most, d.held(100))
+      if (window.length === 50) d.settle(window.shift()!)
+    }
+    // (before settled calls left at once, this was all 10,000: each stayed until its deadline)
+    expect(most).toBe(50)
+    for (const p of window) d.settle(p)
+    expect(d.held(100)).toBe(0)
+    vi.advanceTimersByTime(200)
+    expect(log).toEqual([])
+  })
+
   it('does not keep the process alive once every call has settled', () => {
     // A 60 s deadline, settled at once: the process must exit now, not in 60 s.
     const url = new URL('../../src/deadlines.ts', import.meta.url).href
