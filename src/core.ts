@@ -267,7 +267,7 @@ export class Core {
   }
 
   #readLower(k: string, key: string, flight: Flight): Promise<Entry | undefined> {
-    return this.lower!.get(k).then((found) => {
+    return this.lower!.get(k, (found) => {
       if (found === undefined) return undefined
       const { entry, tier } = found
       if (flight.start >= entry.s || !this.usable(entry)) return undefined

@@ -51,6 +51,9 @@ export interface Found {
   tier: number
 }
 
+/** `Lower.get`'s `then` for a caller that awaits the found entry itself. */
+const asFound = (found: Found | undefined): Found | undefined => found
+
 export class Lower {
   readonly #tiers: readonly Tier[]
   readonly #o: LowerOptions
@@ -89,16 +92,20 @@ export class Lower {
     return this.#retry.map((q) => q?.size ?? 0)
   }
 
-  /** The first entry found top-down, with the index of its tier in the cache's tier list. */
-  get(key: string): Promise<Found | undefined> {
-    return this.#getBelow(0, key)
+  /**
+   * The first entry found top-down, with the index of its tier in the cache's tier list, handed to `then`
+   * (`undefined`: in no tier) in the step that settles the read: no promise step per tier or per layer.
+   */
+  get(key: string): Promise<Found | undefined>
+  get<U>(key: string, then: (found: Found | undefined) => U | Promise<U>): Promise<U>
+  get<U>(key: string, then?: (found: Found | undefined) => U | Promise<U>): Promise<U | Found | undefined> {
+    return this.#getBelow<U | Found | undefined>(0, key, then ?? asFound)
   }
 
-  /** `get` from tier `i` down (no `async`: a hit in the first tier costs no extra promise steps). */
-  #getBelow(i: number, key: string): Promise<Found | undefined> {
-    return this.#getFrom(i, key).then((entry): Found | undefined | Promise<Found | undefined> => {
-      if (entry !== undefined) return { entry, tier: i + this.#o.offset }
-      return i + 1 < this.#tiers.length ? this.#getBelow(i + 1, key) : undefined
+  #getBelow<U>(i: number, key: string, then: (found: Found | undefined) => U | Promise<U>): Promise<U> {
+    return this.#getFrom(i, key, (entry) => {
+      if (entry !== undefined) return then({ entry, tier: i + this.#o.offset })
+      return i + 1 < this.#tiers.length ? this.#getBelow(i + 1, key, then) : then(undefined)
     })
   }
 
@@ -239,28 +246,39 @@ export class Lower {
     this.#queue(i).enqueue(key)
   }
 
-  #getFrom(i: number, key: string): Promise<Entry | undefined> {
+  #getFrom<U>(i: number, key: string, then: (entry: Entry | undefined) => U | Promise<U>): Promise<U> {
     const t = this.#tiers[i]!
-    if (t.kind === 'local') return Promise.resolve(t.get(key))
+    if (t.kind === 'local') return Promise.resolve(t.get(key)).then(then)
     // A key whose delete this tier has not acknowledged is not read from it.
     const q = this.#retry[i]
     if (q !== undefined && (q.clear || (q.keys.size !== 0 && q.keys.has(key)))) {
       q.arm()
-      return Promise.resolve(undefined)
+      return Promise.resolve(undefined).then(then)
     }
-    return this.#calls
-      .guard(i, 'get', key, this.#o.readTimeout, () => t.get(key))
-      .then((data) => {
-        if (data === FAILED || data === TOO_LARGE || data === undefined) return undefined
-        try {
-          return decodeRemote(this.#o.codec, t, data)
-        } catch (err) {
-          this.#o.onError(new TierError(t.name, 'decode', err, key), key)
-          // A corrupt, foreign or old-format entry is a miss; remove it so it is rewritten.
-          this.#calls.guard(i, 'delete', key, this.#o.writeTimeout, () => t.delete(key)).catch(() => {})
-          return undefined
-        }
-      })
+    return this.#calls.read(
+      i,
+      key,
+      this.#o.readTimeout,
+      () => t.get(key),
+      (data) =>
+        then(
+          data === FAILED || data === TOO_LARGE || data === undefined
+            ? undefined
+            : this.#decode(i, t, key, data),
+        ),
+    )
+  }
+
+  /** A remote tier's payload as an entry; a corrupt, foreign or old-format one is reported, deleted, and a miss. */
+  #decode(i: number, t: RemoteTier, key: string, data: Payload): Entry | undefined {
+    try {
+      return decodeRemote(this.#o.codec, t, data)
+    } catch (err) {
+      this.#o.onError(new TierError(t.name, 'decode', err, key), key)
+      // Removed so that it is rewritten.
+      this.#calls.guard(i, 'delete', key, this.#o.writeTimeout, () => t.delete(key)).catch(() => {})
+      return undefined
+    }
   }
 
   #encode(t: RemoteTier, key: string, entry: Entry): Payload | typeof FAILED {

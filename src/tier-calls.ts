@@ -19,6 +19,10 @@ export const FAILED = Symbol('failed')
 export const TOO_LARGE = Symbol('too large')
 const SKIPPED: Promise<typeof FAILED> = Promise.resolve(FAILED)
 
+/** What a guarded call gives: its result, or why there is none. */
+export type Outcome<R> = R | typeof FAILED | typeof TOO_LARGE
+const identity = <T>(r: T): T => r
+
 /** What the guarded calls take from the stack's options (see `LowerOptions`). */
 export interface TierCallOptions {
   /** Breaker settings, or `false` for none. @default { threshold: 5, breakDuration: 2000 } */
@@ -110,7 +114,7 @@ export class TierCalls {
    * keys on one node, reported without a key, gives one of them); failures are reported and become `FAILED`.
    * A call skipped by an open breaker is `FAILED` without a report (the opening was reported).
    * One promise per call, and a slot in a shared deadline queue instead of a timer: this is on the path of
-   * every remote read.
+   * every remote write.
    */
   guard<R>(
     i: number,
@@ -120,7 +124,7 @@ export class TierCalls {
     call: () => R | Promise<R>,
     replay = false,
     route = key,
-  ): Promise<R | typeof FAILED | typeof TOO_LARGE> {
+  ): Promise<Outcome<R>> {
     const t = this.#tiers[i]!
     if (t.kind === 'local') {
       try {
@@ -132,32 +136,69 @@ export class TierCalls {
     }
     const b = this.breakerFor(i, route)
     if (b !== undefined && !b.allow()) return SKIPPED
+    return this.#remote(i, b, op, key, ms, call, identity, replay)
+  }
+
+  /**
+   * A read of remote tier `i` like `guard`'s, whose outcome (the value, `FAILED` or `TOO_LARGE`) goes
+   * through `then` in the step that settles the call: on a Redis hit, decoding and the engine's handling
+   * take no promise step of their own. An error thrown by `then` rejects the returned promise.
+   */
+  read<R, U>(
+    i: number,
+    key: string,
+    ms: number,
+    call: () => R | Promise<R>,
+    then: (r: Outcome<R>) => U | Promise<U>,
+  ): Promise<U> {
+    const b = this.breakerFor(i, key)
+    if (b !== undefined && !b.allow()) return SKIPPED.then(then)
+    return this.#remote(i, b, 'get', key, ms, call, then, false)
+  }
+
+  #remote<R, U>(
+    i: number,
+    b: Breaker | undefined,
+    op: string,
+    key: string | undefined,
+    ms: number,
+    call: () => R | Promise<R>,
+    then: (r: Outcome<R>) => U | Promise<U>,
+    replay: boolean,
+  ): Promise<U> {
     let p: Promise<R>
     try {
       p = Promise.resolve(call())
     } catch (err) {
-      return Promise.resolve(this.#failed(i, b, op, key, err))
+      p = Promise.reject(err)
     }
+    const q = replay ? undefined : this.#retry[i]
     if (ms === Number.POSITIVE_INFINITY) {
       return p.then(
         (r) => {
           b?.success()
-          const q = replay ? undefined : this.#retry[i]
           if (q !== undefined && q.size !== 0) q.kick()
-          return r
+          return then(r)
         },
-        (err: unknown) => this.#failed(i, b, op, key, err),
+        (err: unknown) => then(this.#failed(i, b, op, key, err)),
       )
     }
-    const q = replay ? undefined : this.#retry[i]
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      const finish = (r: Outcome<R>): void => {
+        try {
+          resolve(then(r))
+        } catch (err) {
+          reject(err)
+        }
+      }
       const pending: Pending = {
         done: false,
         at: 0,
         queue: undefined,
         expire: () => {
+          const t = this.#tiers[i]!
           const err = new TimeoutError(`${t.name} ${op} took over ${ms} ms`, ms, { code: 'E_TIER_TIMEOUT' })
-          resolve(this.#failed(i, b, op, key, err))
+          finish(this.#failed(i, b, op, key, err))
         },
       }
       this.#deadlines.add(pending, ms)
@@ -167,10 +208,10 @@ export class TierCalls {
           b?.success()
           // The tier answers again: send what it missed.
           if (q !== undefined && q.size !== 0) q.kick()
-          resolve(r)
+          finish(r)
         },
         (err: unknown) => {
-          if (this.#deadlines.settle(pending)) resolve(this.#failed(i, b, op, key, err))
+          if (this.#deadlines.settle(pending)) finish(this.#failed(i, b, op, key, err))
         },
       )
     })
