@@ -9,15 +9,23 @@
  *
  * The mode is detected from the shape of the arguments, never from configuration.
  *
- * Note on imports: `cache.ts` imports this module for `Cache#cached`, so `Cache` is imported here as
- * a type only. The default cache comes from `default.ts`, which imports `cache.ts`; that import
- * cycle is only ever used inside functions (never while the modules evaluate), so it is harmless
- * in ESM and in bundles.
+ * This file holds the public types and the two decorator factories. The rest lives beside it:
+ * option validation in decorator-plan.ts, key building in decorator-keys.ts, the method wrapper in
+ * decorator-wrap.ts, the two decorator modes in decorator-modes.ts and `invalidateCall` in
+ * decorator-invalidate.ts (re-exported here).
+ *
+ * Note on imports: `cache.ts` imports this module for `Cache#cached`, so this file and the
+ * decorator-*.ts files import `Cache` as a type only. The default cache (and `isCache`) comes from
+ * `default.ts`, which imports `cache.ts`; that import cycle is only ever used inside functions (never
+ * while the modules evaluate), so it is harmless in ESM and in bundles.
  */
 
 import type { Cache } from './cache.js'
-import { defaultCache, isCache } from './default.js'
-import { type EntryOptions, ROOT_DEFAULTS, resolveEntryOptions } from './options.js'
+import { decorator } from './decorator-modes.js'
+import { plan } from './decorator-plan.js'
+import type { EntryOptions } from './options.js'
+
+export { invalidateCall, type MethodArgs, type MethodName } from './decorator-invalidate.js'
 
 /** Options of a cached method that uses the cache it is bound to (`@cache.cached(...)`). */
 export interface CacheMethodOptions<A extends unknown[] = unknown[]> extends Omit<EntryOptions, 'tags'> {
@@ -74,30 +82,6 @@ export interface CachedMethodDecorator<A extends unknown[] = unknown[]> {
     descriptor: TypedPropertyDescriptor<AsyncMethod<This, Args, R>>,
   ): TypedPropertyDescriptor<AsyncMethod<This, Args, R>>
 }
-
-type Fn = (this: unknown, ...args: unknown[]) => unknown
-
-/** Validated options, shared by every call of one decorated method. */
-interface Plan {
-  /** The bound cache, or `undefined` for the default cache at call time. */
-  cache: Cache | undefined
-  /** Typed as returning a string; getOrSet rejects anything else. */
-  key: ((this: unknown, ...args: unknown[]) => string) | undefined
-  tags: Fn | undefined
-  /** `@v${version}`, or `` */
-  suffix: string
-  /** Entry options passed to getOrSet (fixed tags included), or `undefined` when there are none. */
-  entry: EntryOptions | undefined
-}
-
-/** What `invalidateCall` needs to know about a decorated method. */
-interface Meta {
-  plan: Plan
-  /** The default key's name (`Class.method@vX`) for a call with this `this`. */
-  nameFor: (self: unknown) => string
-}
-
-const decorated = new WeakMap<object, Meta>()
 
 /**
  * Method decorator: caches the method's results in the process default cache (`defaultCache()`,
@@ -158,214 +142,4 @@ export function cachedIn(
     )
   }
   return decorator(plan(options, cache))
-}
-
-/**
- * Deletes the cached entry of one call of a decorated method, from the cache that method uses
- * (for `@cached()` without `cache`: the default cache now). `target` is what the method is called on:
- * an instance for an instance method, the class for a static method. Resolves `true` when every tier
- * acknowledged the delete (whether or not an entry existed). Rejects with a `TypeError` when
- * `target[method]` is not a cached method.
- *
- * ```ts
- * await invalidateCall(productService, 'getProduct', '42')
- * await invalidateCall(ProductService, 'staticMethod', '42')
- * ```
- */
-export async function invalidateCall<T extends object, K extends MethodName<T>>(
-  target: T,
-  method: K,
-  ...args: MethodArgs<T[K]>
-): Promise<boolean> {
-  if (target === null || (typeof target !== 'object' && typeof target !== 'function')) {
-    throw new TypeError(`Expected \`target\` to be an instance or a class, got ${String(target)}`)
-  }
-  const fn: unknown = (target as Record<PropertyKey, unknown>)[method]
-  const meta = typeof fn === 'function' ? decorated.get(fn) : undefined
-  if (meta === undefined) {
-    throw new TypeError(`Expected \`${String(method)}\` to be a method decorated with @cached`)
-  }
-  const cache = meta.plan.cache ?? defaultCache()
-  return cache.delete(keyOf(meta, cache, target, args))
-}
-
-/** Names of `T`'s methods. */
-export type MethodName<T> = {
-  [K in keyof T]-?: T[K] extends (...args: never[]) => unknown ? K : never
-}[keyof T]
-
-/** The parameters of a method type. */
-export type MethodArgs<M> = M extends (...args: infer P) => unknown ? P : never
-
-function plan(options: CachedMethodOptions | undefined, bound: Cache | undefined): Plan {
-  if (options === undefined)
-    return { cache: bound, key: undefined, tags: undefined, suffix: '', entry: undefined }
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`Expected options to be an object, got ${options === null ? 'null' : typeof options}`)
-  }
-  const { key, tags, version, cache, ...rest } = options
-  if (key !== undefined && typeof key !== 'function') {
-    throw new TypeError(`Expected \`key\` to be a function of the arguments, got ${typeof key}`)
-  }
-  if (cache !== undefined && !isCache(cache)) {
-    throw new TypeError('Expected `cache` to be a Cache (from createCache())')
-  }
-  let suffix = ''
-  if (version !== undefined) {
-    if (
-      !(typeof version === 'string' && version.length > 0) &&
-      !(typeof version === 'number' && Number.isFinite(version))
-    ) {
-      throw new TypeError(
-        `Expected \`version\` to be a non-empty string or a finite number, got ${JSON.stringify(version) ?? String(version)}`,
-      )
-    }
-    if (key !== undefined) {
-      throw new TypeError(
-        '`version` only changes the default key: with a custom `key`, put the version in it',
-      )
-    }
-    suffix = `@v${version}`
-  }
-  const entry: EntryOptions = rest
-  let tagsFn: Fn | undefined
-  if (typeof tags === 'function') tagsFn = tags as Fn
-  else if (tags !== undefined) entry.tags = tags
-  // Validates every entry option now (class definition time); call time resolves them again against
-  // the cache's own defaults.
-  resolveEntryOptions(entry, ROOT_DEFAULTS)
-  return {
-    cache: bound ?? cache,
-    key: key as Plan['key'],
-    tags: tagsFn,
-    suffix,
-    entry: Object.keys(entry).length === 0 ? undefined : entry,
-  }
-}
-
-function keyOf(meta: Meta, cache: Cache, self: unknown, args: unknown[]): string {
-  const { key } = meta.plan
-  return key === undefined ? cache.keyFor(meta.nameFor(self), args) : key.apply(self, args)
-}
-
-function decorator(p: Plan): CachedMethodDecorator {
-  function decorate(value: unknown, context: unknown, descriptor?: unknown): unknown {
-    if (isStandardContext(context)) {
-      if (context.kind !== 'method' || typeof value !== 'function') {
-        throw new TypeError(`@cached can only decorate methods, not a ${context.kind}`)
-      }
-      return standard(p, value as Fn, context)
-    }
-    if (
-      (typeof context === 'string' || typeof context === 'symbol') &&
-      typeof descriptor === 'object' &&
-      descriptor !== null &&
-      value !== null &&
-      (typeof value === 'object' || typeof value === 'function')
-    ) {
-      return legacy(p, value, context, descriptor as PropertyDescriptor)
-    }
-    throw new TypeError('@cached can only decorate class methods')
-  }
-  return decorate as CachedMethodDecorator
-}
-
-function isStandardContext(x: unknown): x is ClassMemberDecoratorContext | ClassDecoratorContext {
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    typeof (x as { kind?: unknown }).kind === 'string' &&
-    'name' in x &&
-    typeof (x as { addInitializer?: unknown }).addInitializer === 'function'
-  )
-}
-
-function memberName(name: string | symbol): string {
-  return typeof name === 'string' ? name : `[${name.description ?? ''}]`
-}
-
-function standard(p: Plan, method: Fn, context: ClassMethodDecoratorContext): Fn {
-  const name = context.name
-  const methodName = memberName(name)
-  const isStatic = context.static
-  // Prototype (instance methods) or class (static) -> default key name. Standard decorators do not
-  // see the class, so it is found at call time: the object on `this`'s prototype chain that holds
-  // this very function is the declaring class.
-  const names = new WeakMap<object, string>()
-  const nameFor = (self: unknown): string => {
-    if (self === null || (typeof self !== 'object' && typeof self !== 'function')) {
-      throw new TypeError(
-        `Cannot derive the cache key of ${methodName}: it was called without \`this\` (bind it, or set \`key\`)`,
-      )
-    }
-    const start: object | null = isStatic ? self : Object.getPrototypeOf(self)
-    if (start === null) throw new TypeError(`Cannot derive the class name for ${methodName}`)
-    let found = names.get(start)
-    if (found === undefined) {
-      let owner: object | null = start
-      while (owner !== null && !holds(owner, name, wrapper)) owner = Object.getPrototypeOf(owner)
-      // Not found (private method, or wrapped by another decorator): the class of `this`.
-      found = `${className(owner ?? start, isStatic, methodName)}.${methodName}${p.suffix}`
-      names.set(start, found)
-    }
-    return found
-  }
-  const meta: Meta = { plan: p, nameFor }
-  const wrapper = wrap(meta, method)
-  return wrapper
-}
-
-function legacy(
-  p: Plan,
-  target: object,
-  key: string | symbol,
-  descriptor: PropertyDescriptor,
-): PropertyDescriptor {
-  const method: unknown = descriptor.value
-  const methodName = memberName(key)
-  if (typeof method !== 'function') {
-    throw new TypeError(
-      `@cached can only decorate methods, but ${methodName} is not one (a getter or field?)`,
-    )
-  }
-  const isStatic = typeof target === 'function'
-  let fullName = ''
-  if (p.key === undefined) fullName = `${className(target, isStatic, methodName)}.${methodName}${p.suffix}`
-  const meta: Meta = { plan: p, nameFor: () => fullName }
-  descriptor.value = wrap(meta, method as Fn)
-  return descriptor
-}
-
-function holds(obj: object, name: string | symbol, fn: Fn): boolean {
-  return Object.hasOwn(obj, name) && Object.getOwnPropertyDescriptor(obj, name)?.value === fn
-}
-
-/** `owner` is the class itself for static methods, else a prototype. */
-function className(owner: object, isStatic: boolean, methodName: string): string {
-  const ctor: unknown = isStatic ? owner : (owner as { constructor?: unknown }).constructor
-  const name = typeof ctor === 'function' ? ctor.name : ''
-  if (name === '') {
-    throw new TypeError(
-      `Cannot derive the cache key of ${methodName}: its class has no name (name the class, or set \`key\`)`,
-    )
-  }
-  return name
-}
-
-function wrap(meta: Meta, method: Fn): Fn {
-  const p = meta.plan
-  const wrapper = function (this: unknown, ...args: unknown[]): Promise<unknown> {
-    try {
-      const cache = p.cache ?? defaultCache()
-      const key = keyOf(meta, cache, this, args)
-      const entry =
-        p.tags === undefined ? p.entry : { ...p.entry, tags: p.tags.apply(this, args) as readonly string[] }
-      return cache.getOrSet(key, () => method.apply(this, args), entry)
-    } catch (error) {
-      return Promise.reject(error)
-    }
-  }
-  Object.defineProperty(wrapper, 'name', { value: method.name })
-  decorated.set(wrapper, meta)
-  return wrapper
 }
