@@ -1,17 +1,19 @@
+import { getEach, setEach } from './batch.js'
 import { buildCore } from './build-core.js'
 import { now as clock } from './clock.js'
 import { collecting, noteTags } from './context.js'
-import { type Core, entryTags, type Loader, type Scope, scoped } from './core.js'
+import type { Core, Loader, Scope } from './core.js'
 import { type CachedMethodDecorator, type CacheMethodOptions, cachedIn } from './decorators.js'
 import type { Duration } from './duration.js'
 import type { Entry } from './entry.js'
-import { CacheClosedError, TierError } from './errors.js'
+import { CacheClosedError } from './errors.js'
 import type { CacheEventName, CacheEvents } from './events.js'
 import type { LoaderContext } from './flight.js'
-import { callKey, joinKey } from './keys.js'
+import { clearScope, invalidateTagged } from './invalidation.js'
+import { callKey } from './keys.js'
+import { Fork, namespaceScope } from './namespaces.js'
 import {
   type CacheOptions,
-  checkTags,
   type EntryOptions,
   type Resolved,
   ROOT_DEFAULTS,
@@ -22,12 +24,11 @@ import { hasFresh, readFresh } from './reads.js'
 import type { CacheStats } from './stats.js'
 import type { LocalTier } from './tiers/types.js'
 import { type WrapOptions, wrapFunction } from './wrap.js'
-import { deleteKey, writeValue } from './writes.js'
+import { deleteChecked, setValue } from './writes.js'
 
 export type { SetOptions, WrapOptions }
 
 const ROOT: Scope = { prefix: '', tags: undefined, name: undefined }
-const NS_MARK = '\u0000ns'
 
 /**
  * A cache: tiers, coalesced loads, freshness windows, tags, events. Create one with `createCache()`.
@@ -168,46 +169,22 @@ export class Cache {
    * Stores `value` in every tier. A load of `key` in flight is not written afterwards (this value wins).
    * Resolves `true` when every tier acknowledged the write.
    */
-  async set<T>(key: string, value: T, options?: SetOptions): Promise<boolean> {
-    const k = this.#key(key)
-    if (value === undefined)
-      throw new TypeError('Expected `value` to be defined: `undefined` is not cached (use delete)')
-    const o = resolveEntryOptions(options, this.#defaults)
-    const core = this.#core
-    const since = options?.since
-    if (since !== undefined) {
-      if (typeof since !== 'number' || Number.isNaN(since)) {
-        throw new TypeError(`Expected \`since\` to be a time in epoch ms, got ${String(since)}`)
-      }
-      const tags = entryTags(this.#scope, o.tags)
-      const newer = core.l1?.get(k)
-      if (
-        since <= core.clearedAt ||
-        core.tags.invalidatedSince(tags, since) ||
-        (newer !== undefined && newer.c >= since)
-      ) {
-        core.counters.staleSetsPrevented++
-        return false
-      }
+  set<T>(key: string, value: T, options?: SetOptions): Promise<boolean> {
+    try {
+      return setValue(this.#core, this.#scope, this.#defaults, this.#key(key), key, value, options)
+    } catch (err) {
+      return Promise.reject(err)
     }
-    if (o.ttl === 0) return this.#tierResult(await deleteKey(core, k, key), 'delete', key)
-    return this.#tierResult(await writeValue(core, this.#scope, k, key, value, o), 'set', key)
   }
 
   /** Values of several keys (fresh only), in order. */
-  async getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
-    if (!Array.isArray(keys)) throw new TypeError(`Expected \`keys\` to be an array, got ${typeof keys}`)
-    return Promise.all(keys.map((k) => this.get<T>(k)))
+  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    return getEach<T>(this, keys)
   }
 
   /** Stores several entries; resolves `true` when every tier acknowledged every write. */
-  async setMany(
-    entries: ReadonlyArray<{ key: string; value: unknown; options?: SetOptions }>,
-  ): Promise<boolean> {
-    if (!Array.isArray(entries))
-      throw new TypeError(`Expected \`entries\` to be an array, got ${typeof entries}`)
-    const results = await Promise.all(entries.map((e) => this.set(e.key, e.value, e.options)))
-    return results.every(Boolean)
+  setMany(entries: ReadonlyArray<{ key: string; value: unknown; options?: SetOptions }>): Promise<boolean> {
+    return setEach(this, entries)
   }
 
   /**
@@ -217,59 +194,30 @@ export class Cache {
   async delete(keys: string | readonly string[]): Promise<boolean> {
     const list = typeof keys === 'string' ? [keys] : keys
     if (!Array.isArray(list)) throw keyError(keys)
-    const results = await Promise.all(list.map((key) => this.#delete(this.#key(key), key)))
+    const results = await Promise.all(list.map((key) => deleteChecked(this.#core, this.#key(key), key)))
     return results.every(Boolean)
-  }
-
-  async #delete(k: string, key: string): Promise<boolean> {
-    return this.#tierResult(await deleteKey(this.#core, k, key), 'delete', key)
   }
 
   /**
    * Invalidates every entry tagged with any of `tags`, in every tier, in O(number of tags): no key scan.
    * Loads in flight whose entries carry one of the tags are not written afterwards.
    */
-  async invalidateTags(tags: readonly string[]): Promise<void> {
-    checkTags(tags, 'tags')
-    const core = this.#core
-    if (core.closed) throw new CacheClosedError()
-    if (tags.length === 0) return
-    core.tags.invalidate(scoped(this.#scope, tags), core.stamp())
-    if (core.events.wants('invalidate')) core.events.emit('invalidate', { tags })
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    return invalidateTagged(this.#core, this.#scope, tags)
   }
 
   /**
    * Removes every entry of this cache (a namespace view: of that namespace only, by invalidating its
    * implicit tag). On shared tiers only this cache's keys are removed, never the whole server.
    */
-  async clear(): Promise<void> {
-    const core = this.#core
-    if (core.closed) throw new CacheClosedError()
-    if (this.#scope.tags !== undefined) {
-      core.tags.invalidate([this.#scope.tags[this.#scope.tags.length - 1]!], core.stamp())
-    } else {
-      core.clearedAt = core.stamp()
-      core.l1?.clear()
-      core.backoff.clear()
-      const ok = core.lower === undefined ? true : await core.lower.clear()
-      this.#tierResult(ok, 'clear', undefined)
-    }
-    if (core.events.wants('clear')) core.events.emit('clear', { namespace: this.#scope.name })
+  clear(): Promise<void> {
+    return clearScope(this.#core, this.#scope)
   }
 
   /** A view whose keys, tags and `clear()` are scoped to `name` (nestable). */
   namespace(name: string): Cache {
-    if (typeof name !== 'string' || name.length === 0 || name.includes('\u0000')) {
-      throw new TypeError(
-        `Expected \`name\` to be a non-empty string without NUL, got ${JSON.stringify(name) ?? String(name)}`,
-      )
-    }
-    const prefix = `${NS_MARK}${joinKey([this.#scope.prefix, name])}\u0000`
-    const tags = [...(this.#scope.tags ?? []), prefix]
-    const fullName = this.#scope.name === undefined ? name : `${this.#scope.name}/${name}`
-    return new Cache(
-      new Fork(this.#core, { prefix, tags, name: fullName }, this.#defaults) as unknown as CacheOptions,
-    )
+    const scope = namespaceScope(this.#scope, name)
+    return new Cache(new Fork(this.#core, scope, this.#defaults) as unknown as CacheOptions)
   }
 
   /**
@@ -314,11 +262,7 @@ export class Cache {
   }
 
   once<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): this {
-    const wrapper = (p: CacheEvents[E]): void => {
-      this.#core.events.off(event, wrapper)
-      listener(p)
-    }
-    this.#core.events.on(event, wrapper)
+    this.#core.events.once(event, listener)
     return this
   }
 
@@ -332,22 +276,6 @@ export class Cache {
     if (this.#core.closed) throw new CacheClosedError()
     return internalKey(this.#scope.prefix, key)
   }
-
-  #tierResult(ok: boolean, op: string, key: string | undefined): boolean {
-    if (!ok && this.#core.throwOnTierError) {
-      throw new TierError('lower', op, new Error('a tier did not acknowledge the operation'), key)
-    }
-    return ok
-  }
-}
-
-/** Carries a parent's state into a namespace view (not part of the public API). */
-class Fork {
-  constructor(
-    readonly core: Core,
-    readonly scope: Scope,
-    readonly defaults: Resolved,
-  ) {}
 }
 
 /**

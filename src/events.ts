@@ -86,6 +86,15 @@ export class Emitter {
     this.#flags()
   }
 
+  /** `on` for the next `event` only: the listener is removed before it is called. */
+  once<E extends CacheEventName>(event: E, listener: Listener<E>): void {
+    const wrapper = (p: CacheEvents[E]): void => {
+      this.off(event, wrapper)
+      listener(p)
+    }
+    this.on(event, wrapper)
+  }
+
   #flags(): void {
     this.#hit = this.hasListener('hit')
     this.#miss = this.hasListener('miss')
