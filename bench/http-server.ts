@@ -10,6 +10,10 @@
  *            cached-slow  the same, with a handler that sleeps 5 ms first
  *            cached-app   koa only: `app.use(cached({ ttl: 60 }))` before the router, mounted as koa-cash is
  *            peer         the same route behind apicache (express) or koa-cash (koa)
+ *            floor        a middleware mounted where `cached()` is (before the handler; a Fastify
+ *                         preHandler hook) answers prepared bytes with a cache hit's headers straight
+ *                         through Node's response (no lookup, no framework reply path): the most any
+ *                         cache mounted there could reach
  *
  * The `node` server (variant `bare` only) is plain `node:http` writing the same bytes, prepared once.
  * When listening, the child prints one line `{"port":N}` on stdout. Through the IPC channel (when spawned
@@ -30,7 +34,7 @@ import { adapters } from './subject.js'
 export const FRAMEWORKS = ['express', 'koa', 'fastify', 'hono'] as const
 export type Framework = (typeof FRAMEWORKS)[number]
 export type ServerKind = 'node' | Framework
-export const VARIANTS = ['bare', 'cached', 'cached-slow', 'cached-app', 'peer'] as const
+export const VARIANTS = ['bare', 'cached', 'cached-slow', 'cached-app', 'peer', 'floor'] as const
 export type Variant = (typeof VARIANTS)[number]
 
 /** The route every framework registers, and the URL the load generator requests. */
@@ -69,6 +73,16 @@ function makeItem(): Item {
   const missing = BODY_BYTES - JSON.stringify(item).length
   item.description = words.repeat(Math.ceil(missing / words.length)).slice(0, missing)
   return item
+}
+
+/** The body and headers of the `floor` variant: those of a tiercache hit on this route. */
+const FLOOR_BODY = Buffer.from(BODY_TEXT)
+const FLOOR_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/json; charset=utf-8',
+  'content-length': String(FLOOR_BODY.length),
+  etag: '"floor-0000000000000000000000"',
+  age: '0',
+  'cache-status': 'tiercache; hit; ttl=60',
 }
 
 /** Whether `kind` has `variant` (node has only `bare`; peers exist for express and koa). */
@@ -132,6 +146,14 @@ async function expressServer(variant: Variant): Promise<Server> {
     res.json(ITEM)
   }
   if (variant === 'bare') app.get(ROUTE, fast)
+  else if (variant === 'floor')
+    app.get(
+      ROUTE,
+      (_req, res) => {
+        res.writeHead(200, FLOOR_HEADERS).end(FLOOR_BODY)
+      },
+      fast,
+    )
   else if (variant === 'peer') {
     // apicache has no types: the one function used here
     const apicache = require('apicache') as { middleware(duration: string): Handler }
@@ -159,6 +181,15 @@ async function koaServer(variant: Variant): Promise<Server> {
     ctx.body = ITEM
   }
   if (variant === 'bare') router.get(ROUTE, fast)
+  else if (variant === 'floor')
+    router.get(
+      ROUTE,
+      (ctx) => {
+        ctx.respond = false
+        ctx.res.writeHead(200, FLOOR_HEADERS).end(FLOOR_BODY)
+      },
+      fast,
+    )
   else if (variant === 'peer') {
     // koa-cash has no types: its options (a store's get/set, as its README shows) and `ctx.cashed()`
     type KoaCash = (options: {
@@ -206,6 +237,17 @@ async function fastifyServer(variant: Variant): Promise<number> {
     return ITEM
   }
   if (variant === 'bare') app.get(ROUTE, fast)
+  else if (variant === 'floor')
+    app.get(
+      ROUTE,
+      {
+        preHandler: (_req, reply, _done) => {
+          reply.hijack()
+          reply.raw.writeHead(200, FLOOR_HEADERS).end(FLOOR_BODY)
+        },
+      },
+      fast,
+    )
   else {
     const { cached } = await adapters.fastify()
     app.get(ROUTE, cached({ ttl: 60 }), variant === 'cached' ? fast : slow)
@@ -229,6 +271,8 @@ async function honoServer(variant: Variant): Promise<number> {
     return c.json(ITEM)
   }
   if (variant === 'bare') app.get(ROUTE, fast)
+  else if (variant === 'floor')
+    app.get(ROUTE, () => new Response(FLOOR_BODY, { headers: FLOOR_HEADERS }), fast)
   else {
     const { cached } = await adapters.hono()
     if (variant === 'cached') app.get(ROUTE, cached({ ttl: 60 }), fast)
