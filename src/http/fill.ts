@@ -7,13 +7,10 @@
  * waiters are always released.
  */
 
-import type { Cache } from '../cache.js'
 import { closeTagCollector, openTagCollector } from '../context.js'
-import type { LoaderContext } from '../flight.js'
-import { buildCacheControl, responseFreshnessMs } from './cache-control.js'
-import type { ResolvedHttpOptions } from './cached-options.js'
-import { isNotModified, notModifiedHeaders, strongEtag } from './conditional.js'
-import { type CacheStatusFwd, handlerPairs, hasHeader, storableHeaders } from './headers.js'
+import { isNotModified, notModifiedHeaders } from './conditional.js'
+import type { FillInit, FillShared, FlightSlot } from './fill-inputs.js'
+import { handlerPairs } from './headers.js'
 import { hashKeyParts } from './key.js'
 import type { CapturedResponse, MissDecision } from './miss.js'
 import { responseStoreReason, storedResponseReason } from './policy.js'
@@ -23,56 +20,14 @@ import {
   type HttpEntry,
   type HttpReply,
   replayResponse,
-  type StatusHeader,
   type VaryIndex,
   withLength,
 } from './reply.js'
-import type { HeaderInput, HttpRequestView } from './types.js'
+import { markPrivate, responseEntry } from './response-entry.js'
+import type { HeaderInput } from './types.js'
 import { parseVary, sameList, varyKey } from './vary.js'
 
-/** The engine flight this fill completes (absent when the fill writes with `cache.set`). */
-export interface FlightSlot {
-  ctx: LoaderContext<HttpEntry>
-  resolve(value: HttpEntry): void
-  reject(error: unknown): void
-}
-
-/** What a fill needs from the core, shared by the requests of one route. */
-export interface FillShared<Req, Res> {
-  o: ResolvedHttpOptions<Req, Res>
-  cache: Cache
-  status: StatusHeader
-  /** Engine `staleIfError` (ms) so that an entry lives until fresh + max(swr, sie). */
-  extraMs: number
-  /** Marks the requests waiting on `key`'s flight as collapsed (this fill completed it). */
-  collapse(key: string): void
-}
-
-/** Per-request facts of a fill. */
-export interface FillInit<Req, Res> {
-  view: HttpRequestView
-  req: Req
-  res: Res
-  /** The key this fill writes (URL key, or a variant key). */
-  key: string
-  /** The URL key (the Vary index lives there). */
-  primary: string
-  /** Set when `key` is a variant: the index that led here. */
-  index: VaryIndex | undefined
-  slot: FlightSlot | undefined
-  /** The stale response being refreshed (stale-while-revalidate), if any. */
-  stale: CachedResponse | undefined
-  fwd: CacheStatusFwd
-  detail: string | undefined
-  /** The request's conditional headers, saved before the adapter strips them. */
-  conditional: Record<string, string | string[] | undefined>
-  urlTag: string
-  onSettle: (() => void) | undefined
-  /** When the fill started (before the handler ran): writes are skipped if invalidated since. */
-  since: number
-}
-
-export type { CapturedResponse, MissDecision }
+export type { CapturedResponse, FillInit, FillShared, FlightSlot, MissDecision }
 
 const noop = (): void => {}
 
@@ -115,7 +70,7 @@ export class Fill<Req, Res> implements MissDecision {
     const reason =
       responseStoreReason({ status, headers }, this.#s.o.policy, this.#i.view) ?? 'body-too-large'
     if (!this.#settled) this.#pass(reason, status < 500)
-    return [...this.#private(handlerPairs(headers)), ...this.#status({ detail: reason })]
+    return [...markPrivate(this.#s.o, handlerPairs(headers)), ...this.#status({ detail: reason })]
   }
 
   async finish(c: CapturedResponse): Promise<HttpReply> {
@@ -144,7 +99,7 @@ export class Fill<Req, Res> implements MissDecision {
       this.#pass(reason ?? 'tags-error', c.status < 500)
       return this.#plain(c, this.#status({ detail: reason }))
     }
-    const entry = this.#entry(c, c.body, now)
+    const entry = responseEntry(this.#s.o, c, c.body, now)
     const placed = this.#place(c, entry, tags)
     if (placed !== undefined) {
       this.#pass(placed, true)
@@ -169,34 +124,6 @@ export class Fill<Req, Res> implements MissDecision {
   /** A nested layer stepped aside for this fill: its route tags tag the stored response too. */
   adoptTags(tags: () => readonly string[]): void {
     this.#adopted.push(tags)
-  }
-
-  #entry(c: CapturedResponse, body: Uint8Array, now: number): CachedResponse {
-    const { o } = this.#s
-    const ttlMs = o.ttlMs ?? responseFreshnessMs(c.headers, now) ?? 0
-    let headers = storableHeaders(c.headers)
-    if (!hasHeader(headers, 'date')) headers.push(['date', new Date(now).toUTCString()])
-    // an exact copy: a slice of a pooled Buffer would keep the whole pool slab alive
-    const own = new Uint8Array(body)
-    if (o.etag && !hasHeader(headers, 'etag')) headers.push(['etag', strongEtag(own)])
-    if (o.policy.cacheControl !== undefined) {
-      headers = headers.filter(([n]) => n !== 'cache-control')
-      headers.push(['cache-control', buildCacheControl(o.policy.cacheControl)])
-    }
-    headers = this.#private(headers)
-    const freshUntil = now + ttlMs
-    return {
-      kind: 'response',
-      status: c.status,
-      headers,
-      body: own,
-      storedAt: now,
-      etag: firstHeader(headers, 'etag'),
-      lastModified: firstHeader(headers, 'last-modified'),
-      freshUntil,
-      revalidateUntil: freshUntil + o.swrMs,
-      staleUntil: freshUntil + Math.max(o.swrMs, o.sieMs),
-    }
   }
 
   /**
@@ -316,7 +243,7 @@ export class Fill<Req, Res> implements MissDecision {
 
   /** The handler's response as it is (not stored), with `Cache-Status`. */
   #plain(c: CapturedResponse, status: [string, string][]): HttpReply {
-    const pairs = this.#private(handlerPairs(c.headers))
+    const pairs = markPrivate(this.#s.o, handlerPairs(c.headers))
     const cond = this.#i.conditional
     if (c.status === 200 && c.body !== undefined && this.stripRequestHeaders.length > 0) {
       const validators = {
@@ -330,14 +257,6 @@ export class Fill<Req, Res> implements MissDecision {
     const headers = withLength(pairs, c.status, c.body?.byteLength)
     headers.push(...status)
     return { status: c.status, headers, body: c.body }
-  }
-
-  /** Per-user responses without `Cache-Control` are marked `private` for downstream caches. */
-  #private(headers: [string, string][]): [string, string][] {
-    if (this.#s.o.private !== undefined && !hasHeader(headers, 'cache-control')) {
-      headers.push(['cache-control', 'private'])
-    }
-    return headers
   }
 
   #status(extra: { stored?: boolean; detail?: string | undefined }): [string, string][] {
