@@ -84,14 +84,14 @@ export class DeadlineQueue {
   readonly #sweep = (): void => {
     this.#timer = undefined
     const now = Date.now()
-    let items = this.#items
+    // (only this sweep replaces the array; an expiry that settles another call only moves `#head`)
+    const items = this.#items
     while (this.#head < items.length) {
       const p = items[this.#head]!
       if (!p.done && p.at > now) break
       items[this.#head++] = undefined
       const expire = p.expire
       if (this.settle(p)) expire()
-      items = this.#items
     }
     let head = this.#head
     if (head === items.length) {

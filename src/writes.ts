@@ -41,7 +41,7 @@ export async function setValue(
       return false
     }
   }
-  if (o.ttl === 0) return tierResult(core, await deleteKey(core, k, key), 'delete', key)
+  if (o.ttl === 0) return deleteChecked(core, k, key)
   return tierResult(core, await writeValue(core, scope, k, key, value, o), 'set', key)
 }
 
