@@ -17,6 +17,43 @@ vitest.describe('express adapter', () => {
   })
 })
 
+vitest.describe.each([
+  ['express 5', express as () => Express],
+  ['express 4', createRequire(import.meta.url)('express4') as () => Express],
+])('%s: headers of earlier middleware', (_name, make) => {
+  let server: ListeningServer | undefined
+  vitest.afterEach(async () => {
+    await server?.close()
+    server = undefined
+  })
+
+  vitest.it('set before next() they are stored and replayed; set on writeHead, fresh on a hit', async () => {
+    let requests = 0
+    let runs = 0
+    const app = make()
+    app.use((_req, res, next) => {
+      const n = String(++requests)
+      res.setHeader('x-before', n)
+      const writeHead = res.writeHead
+      res.writeHead = function (this: typeof res, ...args: unknown[]) {
+        res.setHeader('x-after', n)
+        return (writeHead as (...a: unknown[]) => typeof res).apply(this, args)
+      } as typeof res.writeHead
+      next()
+    })
+    app.get('/page', cached({ ttl: 60, cache: createCache() }), (_req, res) => {
+      res.send(`run ${++runs}`)
+    })
+    server = await listening(app.listen(0, '127.0.0.1'))
+    const a = await fetch(`${server.url}/page`)
+    const b = await fetch(`${server.url}/page`)
+    vitest.expect(b.headers.get('cache-status')).toMatch(/^tiercache; hit; ttl=/)
+    vitest.expect(await b.text()).toBe('run 1')
+    vitest.expect([a.headers.get('x-before'), a.headers.get('x-after')]).toEqual(['1', '1'])
+    vitest.expect([b.headers.get('x-before'), b.headers.get('x-after')]).toEqual(['1', '2'])
+  })
+})
+
 // Express 4 too (devDependency alias `express4`): the adapter reads host and protocol itself when
 // `trust proxy` is off, and through Express's getters when it is on.
 const express4 = createRequire(import.meta.url)('express4') as () => Express

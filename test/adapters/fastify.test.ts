@@ -113,6 +113,28 @@ describe('fastify adapter', () => {
     await app.close()
   })
 
+  it('headers of earlier hooks: set in onRequest they are stored and replayed; set in onSend, fresh on a hit', async () => {
+    let requests = 0
+    let runs = 0
+    const app = Fastify()
+    app.addHook('onRequest', async (request, reply) => {
+      const n = String(++requests)
+      ;(request as FastifyRequest & { n?: string }).n = n
+      reply.header('x-before', n)
+    })
+    app.addHook('onSend', async (request, reply) => {
+      reply.header('x-after', (request as FastifyRequest & { n?: string }).n)
+    })
+    app.get('/page', cached({ ttl: 60, cache: createCache() }), async () => `run ${++runs}`)
+    const { get } = await start(app)
+    const a = await get('/page')
+    const b = await get('/page')
+    expect(b.cs).toMatch(/^tiercache; hit; ttl=/)
+    expect(b.text).toBe('run 1')
+    expect([a.headers.get('x-before'), a.headers.get('x-after')]).toEqual(['1', '1'])
+    expect([b.headers.get('x-before'), b.headers.get('x-after')]).toEqual(['1', '2'])
+  })
+
   it('the shorthand form fastify.get(path, cached(), handler), typed params included', async () => {
     const app = Fastify()
     let n = 0

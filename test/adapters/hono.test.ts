@@ -107,6 +107,26 @@ vitest.describe('hono adapter', () => {
   })
 
   describe('usage', () => {
+    it('headers of earlier middleware: set before next() they are stored and replayed; set after, fresh on a hit', async () => {
+      let requests = 0
+      let runs = 0
+      const app = new Hono()
+      app.use('*', async (c, next) => {
+        const n = String(++requests)
+        c.header('x-before', n)
+        await next()
+        c.header('x-after', n)
+      })
+      app.get('/page', cached({ ttl: 60, cache: createCache() }), (c) => c.text(`run ${++runs}`))
+      const get = await start(app)
+      const a = await get('/page')
+      const b = await get('/page')
+      expect(b.headers.get('cache-status')).toMatch(/^tiercache; hit; ttl=/)
+      expect(await b.text()).toBe('run 1')
+      expect([a.headers.get('x-before'), a.headers.get('x-after')]).toEqual(['1', '1'])
+      expect([b.headers.get('x-before'), b.headers.get('x-after')]).toEqual(['1', '2'])
+    })
+
     it('app.use on a prefix caches every route below it, keyed per URL', async () => {
       const app = new Hono()
       let n = 0

@@ -90,6 +90,29 @@ describe('koa adapter', () => {
     expect(calls).toBe(2)
   })
 
+  it('headers of earlier middleware: set before next() they are stored and replayed; set after, fresh on a hit', async () => {
+    let requests = 0
+    let runs = 0
+    const app = new Koa()
+    app.use(async (ctx, next) => {
+      const n = String(++requests)
+      ctx.set('x-before', n)
+      await next()
+      ctx.set('x-after', n)
+    })
+    app.use(cached({ ttl: 60, cache: createCache() }))
+    app.use((ctx) => {
+      ctx.body = `run ${++runs}`
+    })
+    const get = await serve(app)
+    const a = await get('/page')
+    const b = await get('/page')
+    expect(b.cs).toMatch(/^tiercache; hit; ttl=/)
+    expect(b.body.toString()).toBe('run 1')
+    expect([a.headers.get('x-before'), a.headers.get('x-after')]).toEqual(['1', '1'])
+    expect([b.headers.get('x-before'), b.headers.get('x-after')]).toEqual(['1', '2'])
+  })
+
   it('ctx.body as an object, a Buffer, a Node stream, a web stream: Koa serialisation, replayed byte-identical', async () => {
     const cache = createCache()
     const calls = { n: 0 }
