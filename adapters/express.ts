@@ -13,12 +13,19 @@ import type { HttpRequestView } from '../src/http/types.js'
 /** Options of the Express `cached()`: function options receive Express's `req` (and `res`). */
 export type ExpressCachedOptions = CachedOptions<Request, Response>
 
+/**
+ * What `cached()` returns: an Express middleware generic in the route parameters, so that a handler after
+ * it keeps the parameter types Express reads from the path (`app.get('/products/:id', cached(), (req) =>
+ * req.params.id)` is a `string`). A plain `RequestHandler` would fix them to `ParamsDictionary`.
+ */
+export type CachedMiddleware = <P>(req: Request<P>, res: Response, next: NextFunction) => void
+
 type Chunk = string | Uint8Array
 type Callback = (error?: Error | null) => void
 const noop = (): void => {}
 
 /** A middleware that answers from the cache, or runs the route and stores what it may. */
-export function cached(options?: ExpressCachedOptions): RequestHandler {
+export function cached(options?: ExpressCachedOptions): CachedMiddleware {
   const http = createHttpCache<Request, Response>(options)
   const act = (req: Request, res: Response, next: NextFunction, d: HttpDecision): void => {
     if (d.kind === 'hit') {
@@ -36,11 +43,12 @@ export function cached(options?: ExpressCachedOptions): RequestHandler {
     capture(res, d, http.maxBodySize)
     d.run(() => next())
   }
-  return function tiercache(req: Request, res: Response, next: NextFunction): void {
+  const middleware: RequestHandler = function tiercache(req, res, next): void {
     const d = http.decide(view(req), req, res)
     if (d instanceof Promise) d.then((x) => act(req, res, next, x), next)
     else act(req, res, next, d)
   }
+  return middleware as CachedMiddleware
 }
 
 /** The request as Express parsed it (host and protocol honour `trust proxy`). */
