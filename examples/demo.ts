@@ -1,10 +1,13 @@
 /**
- * `npm start`: a small Express app whose slow parts are cached on the embedded memory default.
- * It serves on PORT (default 3000), drives a few requests itself to show misses turning into hits,
- * then keeps serving until Ctrl-C. `npm start -- --once` exits after the self-drive.
+ * `npm start`: a small Express app whose slow parts are cached on the embedded memory default: a
+ * service method (decorator), a memoized function (`wrap`) and whole responses (`cached()` on the
+ * routes). It serves on PORT (default 3000), drives a few requests itself to show misses turning into
+ * hits (with each response's `Cache-Status`), then keeps serving until Ctrl-C. `npm start -- --once`
+ * exits after the self-drive.
  */
 import type { AddressInfo } from 'node:net'
 import express from 'express'
+import { cached } from '../adapters/express.js'
 import { createCache } from '../src/index.js'
 
 const cache = createCache({ ttl: 30, staleWhileRevalidate: 60 })
@@ -41,11 +44,22 @@ const getExchangeRate = cache.wrap(
 
 const app = express()
 
-app.get('/products/:id', async (req, res) => {
+// The whole response is cached too. The route names no tags: the product's tags reach the response
+// because the handler read the product through the cache, so invalidating `product:42` drops both.
+app.get('/products/:id', cached({ ttl: 30, cache }), async (req, res) => {
   const id = req.params.id
   const product = await catalog.getProduct(id)
   const rate = await getExchangeRate('EUR', 'USD')
   res.json({ ...product, priceUsd: Math.round(product.price * rate.rate * 100) / 100 })
+})
+
+// A slow report that may be a little old: after its 1 s ttl, the first request runs the handler to
+// refresh it, and requests arriving meanwhile get the stale copy at once (stale-while-revalidate).
+let reportRuns = 0
+app.get('/report', cached({ ttl: 1, staleWhileRevalidate: 60, cache }), async (_req, res) => {
+  reportRuns++
+  await sleep(400)
+  res.json({ report: reportRuns, builtAt: new Date().toISOString() })
 })
 
 app.post('/products/:id/invalidate', async (req, res) => {
@@ -70,6 +84,7 @@ async function drive(): Promise<void> {
   console.log(`tiercache demo on ${base}`)
   console.log(`  GET  ${base}/products/42              (slow the first time, then cached)`)
   console.log(`  POST ${base}/products/42/invalidate   (drops it by tag)`)
+  console.log(`  GET  ${base}/report                   (1 s ttl, then stale-while-revalidate)`)
   console.log(`  GET  ${base}/stats\n`)
 
   const timed = async (label: string, method = 'GET', path = '/products/42') => {
@@ -77,21 +92,38 @@ async function drive(): Promise<void> {
     const res = await fetch(base + path, { method })
     await res.arrayBuffer()
     const ms = performance.now() - t0
+    const status = res.headers.get('cache-status') ?? '-'
     console.log(
-      `${label.padEnd(44)} ${method} ${path.padEnd(26)} ${ms.toFixed(1).padStart(7)} ms  db calls so far: ${dbCalls}`,
+      `${label.padEnd(40)} ${method.padEnd(4)} ${path.padEnd(26)} ${ms.toFixed(1).padStart(7)} ms  db calls: ${dbCalls}  Cache-Status: ${status}`,
     )
   }
   await timed('1st request: miss, loads from the db')
   await timed('2nd request: hit, served from memory')
-  await Promise.all(
-    Array.from({ length: 20 }, () => fetch(`${base}/products/7`).then((r) => r.arrayBuffer())),
+  const statuses = await Promise.all(
+    Array.from({ length: 20 }, () =>
+      fetch(`${base}/products/7`).then(async (r) => {
+        await r.arrayBuffer()
+        return r.headers.get('cache-status') ?? ''
+      }),
+    ),
   )
+  const collapsed = statuses.filter((v) => v.includes('collapsed')).length
   console.log(
-    `${'20 concurrent requests for /products/7'.padEnd(44)} -> one load (db calls so far: ${dbCalls})`,
+    `${'20 concurrent requests for /products/7'.padEnd(40)} -> one handler run (db calls: ${dbCalls}); ${collapsed} waited for it (Cache-Status: ...; collapsed)`,
   )
   await timed('invalidate the tag product:42', 'POST', '/products/42/invalidate')
   await timed('next request: miss again, reloads')
   await timed('and a hit again')
+  await timed('report: miss, built in 400 ms', 'GET', '/report')
+  await timed('report: hit', 'GET', '/report')
+  await sleep(1100)
+  // past its ttl: the first request refreshes it; one arriving meanwhile gets the stale copy at once
+  const refreshing = timed('report, stale: this request refreshes it', 'GET', '/report')
+  await sleep(100)
+  await timed('report, meanwhile: stale copy at once', 'GET', '/report')
+  await refreshing
+  await timed('report: the refreshed copy is a hit', 'GET', '/report')
+  console.log(`${'report builds so far'.padEnd(40)} -> ${reportRuns}`)
   const s = cache.stats()
   console.log(`\nstats: hits=${s.hits} misses=${s.misses} coalesced=${s.coalesced} loads=${s.loads}`)
 

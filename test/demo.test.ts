@@ -5,7 +5,7 @@ import { expect, it } from 'vitest'
 
 const root = resolve(import.meta.dirname, '..')
 
-it('the npm start demo shows a miss, a hit, coalescing and tag invalidation', async () => {
+it('the npm start demo shows misses, hits, coalescing, tag invalidation and stale-while-revalidate, with Cache-Status', async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [resolve(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/demo.ts', '--once'],
@@ -13,10 +13,17 @@ it('the npm start demo shows a miss, a hit, coalescing and tag invalidation', as
   )
   const lines = stdout.split('\n')
   const line = (prefix: string) => lines.find((l) => l.startsWith(prefix)) ?? ''
-  expect(line('1st request')).toContain('db calls so far: 2')
-  expect(line('2nd request')).toContain('db calls so far: 2')
-  expect(line('20 concurrent')).toContain('db calls so far: 3')
-  expect(line('next request')).toContain('db calls so far: 4')
-  expect(line('and a hit again')).toContain('db calls so far: 4')
-  expect(stdout).toMatch(/stats: hits=\d+ misses=4 coalesced=19 loads=4/)
+  expect(line('1st request')).toMatch(/db calls: 2 .*Cache-Status: tiercache; fwd=uri-miss; stored$/)
+  expect(line('2nd request')).toMatch(/db calls: 2 .*Cache-Status: tiercache; hit; ttl=\d+$/)
+  expect(line('20 concurrent')).toContain('one handler run (db calls: 3); 19 waited for it')
+  // the route named no tags: the product's tag reached the response through the service read
+  expect(line('next request')).toMatch(/db calls: 4 .*fwd=uri-miss; stored$/)
+  expect(line('and a hit again')).toMatch(/db calls: 4 .*; hit; ttl=\d+$/)
+  expect(line('report: miss')).toContain('fwd=uri-miss; stored')
+  expect(line('report: hit')).toMatch(/; hit; ttl=\d+$/)
+  expect(line('report, meanwhile')).toMatch(/; hit; ttl=-\d+; detail=stale-while-revalidate$/)
+  expect(line('report, stale')).toMatch(/fwd=stale; stored$/)
+  expect(line('report: the refreshed copy')).toMatch(/; hit; ttl=\d+$/)
+  expect(line('report builds so far')).toContain('-> 2')
+  expect(stdout).toMatch(/stats: hits=\d+ misses=\d+ coalesced=19 loads=\d+/)
 })
