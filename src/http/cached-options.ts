@@ -32,6 +32,7 @@ export interface CachedOptions<Req = unknown, Res = unknown>
   /**
    * Replaces the URL part of the key (host, path, query). The method class, `Vary` and the per-user
    * partition still apply, and requests the default key would bypass (deception paths) still bypass.
+   * The responses stored under a custom key are dropped by `invalidateKey(cache, key)`.
    * @default undefined (method class + scheme + host + route + path + normalised query)
    */
   key?: (req: Req) => string

@@ -20,7 +20,7 @@ import { Fill } from './fill.js'
 import { freshHit } from './fresh-hit.js'
 import { cacheStatus } from './headers.js'
 import { INFLUENCE_HEADERS, influenceKey } from './influence.js'
-import { invalidateAfterWrite, isUnsafeMethod } from './invalidate.js'
+import { invalidateAfterWrite, isUnsafeMethod, keyTag } from './invalidate.js'
 import { hashKeyParts } from './key.js'
 import { Lookup, type RequestState } from './lookup.js'
 import { hasNotableHeader, requestBypassReason, urlBypassReason } from './policy.js'
@@ -152,12 +152,14 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     }
     let primary = this.#keys.get(view, partition)
     if (primary === undefined) return this.#bypass('url')
+    let customTag: string | undefined
     if (o.key !== undefined) {
       const custom = o.key(req)
       if (typeof custom !== 'string' || custom === '') {
         throw new TypeError(`Expected \`key\` to return a non-empty string, got ${String(custom)}`)
       }
       primary = hashKeyParts(['tiercache-http-key', custom, partition])
+      customTag = keyTag(custom)
     }
     const influence = plain ? undefined : influenceKey(view.headers)
     if (influence !== undefined) primary = hashKeyParts([primary, influence])
@@ -165,7 +167,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
       const hit = freshHit(this, this.#hitStatus, o.policy, view, primary, plain)
       if (hit !== undefined) return hit
     }
-    const state: RequestState<Req, Res> = { view, req, res, primary }
+    const state: RequestState<Req, Res> = { view, req, res, primary, keyTag: customTag }
     return (method === 'HEAD' ? this.#lookup.head(state) : this.#lookup.get(state)).catch(() =>
       this.#bypass('cache-error'),
     )

@@ -48,6 +48,8 @@ export interface FillInit<Req, Res> {
   /** The request's conditional headers, saved before the adapter strips them. */
   conditional: Record<string, string | string[] | undefined>
   urlTag: string
+  /** The implicit tag of the route's custom `key`, if any. */
+  keyTag: string | undefined
   onSettle: (() => void) | undefined
   /** When the fill started (before the handler ran): writes are skipped if invalidated since. */
   since: number

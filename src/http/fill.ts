@@ -165,6 +165,7 @@ export class Fill<Req, Res> implements MissDecision {
   #entryTags(): string[] {
     const { tags } = this.#s.o
     const out = new Set<string>([this.#i.urlTag])
+    if (this.#i.keyTag !== undefined) out.add(this.#i.keyTag)
     const lists = this.#adopted.map((f) => f())
     lists.push((typeof tags === 'function' ? tags(this.#i.req, this.#i.res) : tags) ?? [])
     for (const list of lists) {
@@ -185,7 +186,7 @@ export class Fill<Req, Res> implements MissDecision {
     try {
       tags = ttl > 0 ? this.#entryTags() : undefined
     } catch {
-      tags = [this.#i.urlTag]
+      tags = this.#i.keyTag === undefined ? [this.#i.urlTag] : [this.#i.urlTag, this.#i.keyTag]
     }
     this.#release({ kind: 'pass', reason }, ttl, tags)
   }

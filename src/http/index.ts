@@ -1,7 +1,7 @@
 /**
  * `tiercache/http`: the framework-neutral HTTP response cache, for writing adapters. `createHttpCache`
  * is the middleware core every adapter drives; the rest are its pure building blocks (no framework,
- * no I/O). Loading this module also installs `cache.http.invalidate(url)`.
+ * no I/O). Loading this module also installs `cache.http.invalidate(url)` and `cache.http.invalidateKey(key)`.
  */
 export * from './cache-control.js'
 export * from './cached-options.js'

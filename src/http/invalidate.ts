@@ -9,6 +9,7 @@ import { normalizeEscapes, splitTarget } from './key.js'
 import type { HeaderInput, HttpRequestView } from './types.js'
 
 const TAG_PREFIX = 'http:url:'
+const KEY_TAG_PREFIX = 'http:key:'
 
 /**
  * The implicit tag of a URL: its path (query and fragment dropped, percent-escapes normalised, a
@@ -37,6 +38,24 @@ export function urlTag(url: string): string {
 export function invalidateUrl(cache: Cache, url: string | readonly string[]): Promise<void> {
   const urls = typeof url === 'string' ? [url] : url
   return cache.invalidateTags(urls.map(urlTag))
+}
+
+/** The implicit tag of the responses stored under a route's custom `key` (the string it returned). */
+export function keyTag(key: string): string {
+  if (typeof key !== 'string' || key === '') {
+    throw new TypeError(`Expected \`key\` to be a non-empty string, got ${String(key)}`)
+  }
+  return KEY_TAG_PREFIX + key
+}
+
+/**
+ * Drops every cached response stored under these custom keys (the strings a route's `key` option
+ * returned), for every variant and per-user partition, in every tier and process that shares the tags.
+ * Without a custom `key` the URL is the key: use {@link invalidateUrl}.
+ */
+export function invalidateKey(cache: Cache, key: string | readonly string[]): Promise<void> {
+  const keys = typeof key === 'string' ? [key] : key
+  return cache.invalidateTags(keys.map(keyTag))
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -76,6 +95,8 @@ export function invalidateAfterWrite(
 export interface CacheHttp {
   /** Drops every cached response of these URL paths (see {@link invalidateUrl}). */
   invalidate(url: string | readonly string[]): Promise<void>
+  /** Drops every cached response stored under these custom keys (see {@link invalidateKey}). */
+  invalidateKey(key: string | readonly string[]): Promise<void>
 }
 
 declare module '../cache.js' {
@@ -93,7 +114,10 @@ if (!Object.getOwnPropertyDescriptor(Cache.prototype, 'http')) {
     configurable: true,
     enumerable: false,
     get(this: Cache): CacheHttp {
-      return { invalidate: (url) => invalidateUrl(this, url) }
+      return {
+        invalidate: (url) => invalidateUrl(this, url),
+        invalidateKey: (key) => invalidateKey(this, key),
+      }
     },
   })
 }

@@ -28,6 +28,8 @@ export interface RequestState<Req, Res> {
   req: Req
   res: Res
   primary: string
+  /** The implicit tag of the route's custom `key`, when it has one (see `keyTag`). */
+  keyTag?: string | undefined
 }
 
 /** Longest time a stale-while-revalidate refresh is considered in progress. */
@@ -219,6 +221,7 @@ export class Lookup<Req, Res> {
       detail,
       conditional: conditionalHeaders(st.view.headers, CONDITIONAL_HEADERS),
       urlTag: urlTag(st.view.url),
+      keyTag: st.keyTag,
       onSettle,
       since: Date.now(),
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { type Cache, createCache } from '../../src/cache.js'
 import { collectTags } from '../../src/context.js'
 import { type CachedOptions, createHttpCache, type HttpCache } from '../../src/http/core.js'
-import { invalidateUrl, urlTag } from '../../src/http/invalidate.js'
+import { invalidateKey, invalidateUrl, keyTag, urlTag } from '../../src/http/invalidate.js'
 import type { HttpRequestView } from '../../src/http/types.js'
 import type { LocalTier } from '../../src/tiers/types.js'
 
@@ -606,6 +606,32 @@ describe('createHttpCache: invalidation', () => {
     await cache.http.invalidate('http://example.com/p/1')
     expect((await drive(http, view('/p/1?a=1'), h)).kind).toBe('miss')
     expect(urlTag('/a%2db/?q')).toBe('http:url:/a-b')
+  })
+
+  it('invalidateKey and cache.http.invalidateKey drop the responses of a custom key, every partition', async () => {
+    const cache = createCache()
+    const http = createHttpCache<HttpRequestView, undefined>({
+      cache,
+      ttl: 60,
+      key: (req) => `page:${req.url.split('?')[0]}`,
+      private: (req) => (req.headers as Record<string, string>)['x-user'],
+    })
+    const h = counter()
+    const ann = (url: string) => view(url, { 'x-user': 'ann' })
+    const bob = (url: string) => view(url, { 'x-user': 'bob' })
+    await drive(http, ann('/p/1?a=1'), h)
+    await drive(http, bob('/p/1'), h)
+    await drive(http, ann('/p/2'), h)
+    expect((await drive(http, ann('/p/1?b=2'), h)).kind).toBe('hit') // the custom key ignores the query
+    await invalidateKey(cache, 'page:/p/1')
+    expect((await drive(http, ann('/p/1'), h)).kind).toBe('miss')
+    expect((await drive(http, bob('/p/1'), h)).kind).toBe('miss')
+    expect((await drive(http, ann('/p/2'), h)).kind).toBe('hit')
+    await cache.http.invalidateKey(['page:/p/2'])
+    expect((await drive(http, ann('/p/2'), h)).kind).toBe('miss')
+    expect((await drive(http, ann('/p/1'), h)).kind).toBe('hit')
+    expect(keyTag('page:/p/1')).toBe('http:key:page:/p/1')
+    expect(() => keyTag('')).toThrow(TypeError)
   })
 
   it('route tags and tags collected during the handler invalidate the response', async () => {
