@@ -16,6 +16,7 @@ import fp from 'fastify-plugin'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import { toBuffer as buf, headerRecord, readUpTo } from '../src/http/node.js'
+import { isReplay, replayRequest } from '../src/http/replay.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
@@ -46,7 +47,9 @@ const noop = (): void => {}
 
 /** Route options whose hooks answer from the cache, or run the handler and store what they may. */
 export function cached(options?: FastifyCachedOptions): CachedRouteOptions {
-  const http = createHttpCache<FastifyRequest, FastifyReply>(options)
+  const http = createHttpCache<FastifyRequest, FastifyReply>(options, {
+    replay: (request, done) => replayRequest(request.raw, done),
+  })
   const states = new WeakMap<FastifyRequest, State>()
   // callback style: `done` runs the handler synchronously, so it runs inside the tag collector
   function decide(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, d: State) {
@@ -140,6 +143,7 @@ function view(request: FastifyRequest): HttpRequestView {
     url: request.url,
     headers: request.headers,
     route: pattern === undefined ? undefined : { pattern, params: request.params as Record<string, string> },
+    refresh: isReplay(request.raw),
   }
 }
 

@@ -2,11 +2,13 @@
  * `tiercache/hono`: `app.get('/products/:id', cached({ ttl: 60 }), handler)` or `app.use('/api/*', cached(...))`.
  * Translates Hono's `Request`/`Response` for the HTTP core; all decisions live in `src/http`.
  */
+import { IncomingMessage } from 'node:http'
 import type { Context, Env, MiddlewareHandler, Next } from 'hono'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
 import { singleValuedHeaders } from '../src/http/node.js'
+import { isReplay, replayRequest } from '../src/http/replay.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
@@ -19,7 +21,12 @@ const noop = (): void => {}
 
 /** A middleware that answers from the cache, or runs the route and stores what it may. */
 export function cached<E extends Env = Env>(options?: HonoCachedOptions<E>): MiddlewareHandler<E> {
-  const http = createHttpCache<Context<E>, Context<E>>(options)
+  const http = createHttpCache<Context<E>, Context<E>>(options, {
+    replay: (c, done) => {
+      const incoming = nodeIncoming(c)
+      return incoming !== undefined && replayRequest(incoming, done)
+    },
+  })
   const max = http.maxBodySize
   const act = async (c: Context<E>, next: Next, d: HttpDecision): Promise<Response | void> => {
     if (d.kind === 'hit') return reply(d)
@@ -69,7 +76,8 @@ function view(c: Context): HttpRequestView {
   const url = c.req.url
   const start = url.indexOf('://') + 3
   const slash = url.indexOf('/', start)
-  const headers = nodeHeaders(c) ?? requestHeaders(c.req.raw)
+  const incoming = nodeIncoming(c)
+  const headers = incoming?.headers ?? requestHeaders(c.req.raw)
   // `routePath` is deprecated in late 4.x in favour of `hono/route`, but it exists in every Hono 4
   const pattern = c.req.routePath
   return {
@@ -79,20 +87,18 @@ function view(c: Context): HttpRequestView {
     url: slash < 0 ? '/' : url.slice(slash),
     headers,
     route: pattern ? { pattern, params: c.req.param() as Record<string, string> } : undefined,
+    refresh: isReplay(incoming),
   }
 }
 
 /**
- * On @hono/node-server (HTTP/1), the header record Node parsed (`c.env.incoming.headers`), which
- * node-server's own header lookups read too: no `Headers` is built for the request.
+ * On @hono/node-server (HTTP/1), Node's request (`c.env.incoming`): its header record, which
+ * node-server's own header lookups read too (no `Headers` is built for the request), and what a
+ * background refresh copies.
  */
-function nodeHeaders(c: Context): HttpRequestView['headers'] | undefined {
-  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming as
-    | { headers?: unknown; httpVersionMajor?: unknown }
-    | undefined
-  if (typeof incoming !== 'object' || incoming === null || incoming.httpVersionMajor !== 1) return undefined
-  const headers = incoming.headers
-  return typeof headers === 'object' && headers !== null ? (headers as HttpRequestView['headers']) : undefined
+function nodeIncoming(c: Context): IncomingMessage | undefined {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming
+  return incoming instanceof IncomingMessage && incoming.httpVersionMajor === 1 ? incoming : undefined
 }
 
 /** A fetch `Request`'s headers as a record (other runtimes, HTTP/2). */

@@ -49,6 +49,15 @@ export interface CachedOptions<Req = unknown, Res = unknown>
    * @default 0
    */
   staleWhileRevalidate?: Duration
+  /**
+   * Within `staleWhileRevalidate`, the first request after freshness ends also gets the stale response
+   * at once, and a copy of it is sent through the app in the background to run the handler and store the
+   * new response (Varnish grace mode). The copy passes every middleware the request did, with its headers
+   * and client address. Without it (or where the adapter cannot replay a request) that first request runs
+   * the handler and waits for it, as nginx does by default.
+   * @default false
+   */
+  backgroundRevalidate?: boolean
   /** After freshness ends, how long the stale response replaces a 5xx or a thrown handler. @default 0 */
   staleIfError?: Duration
   /**
@@ -87,6 +96,8 @@ export interface ResolvedHttpOptions<Req, Res> {
   policy: HttpPolicyOptions
   ttlMs: number | undefined
   swrMs: number
+  /** `backgroundRevalidate`. */
+  background: boolean
   sieMs: number
   hitForMissMs: number
   lockMs: number
@@ -107,6 +118,7 @@ const OWN = new Set([
   'key',
   'tags',
   'staleWhileRevalidate',
+  'backgroundRevalidate',
   'staleIfError',
   'hitForMiss',
   'maxVariants',
@@ -171,7 +183,7 @@ export function resolveHttpOptions<Req, Res>(
       fail('cacheStatus', 'a boolean or a cache name (a token)', o.cacheStatus)
     }
   }
-  for (const name of ['etag', 'invalidateOnWrite']) {
+  for (const name of ['etag', 'invalidateOnWrite', 'backgroundRevalidate']) {
     if (o[name] !== undefined && typeof o[name] !== 'boolean') fail(name, 'a boolean', o[name])
   }
   const lockMs = o.lockTimeout === undefined ? 5000 : toMs(o.lockTimeout, 'lockTimeout')
@@ -187,6 +199,7 @@ export function resolveHttpOptions<Req, Res>(
     policy: policy as HttpPolicyOptions,
     ttlMs,
     swrMs: o.staleWhileRevalidate === undefined ? 0 : toMs(o.staleWhileRevalidate, 'staleWhileRevalidate'),
+    background: o.backgroundRevalidate === true,
     sieMs: o.staleIfError === undefined ? 0 : toMs(o.staleIfError, 'staleIfError'),
     hitForMissMs: o.hitForMiss === undefined ? 5000 : toMs(o.hitForMiss, 'hitForMiss'),
     lockMs,

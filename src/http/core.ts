@@ -61,14 +61,26 @@ function remember(native: object, d: HttpDecision): HttpDecision {
   return d
 }
 
+/** What an adapter can do beyond reading requests and writing responses. */
+export interface HttpAdapterHooks<Req> {
+  /**
+   * Sends a copy of `req` (a GET with its headers) through the app in the background, with
+   * `view.refresh` set when it reaches the middleware; calls `done` once its response has finished.
+   * Returns `false` when it cannot (then the request refreshes in the foreground). Used by
+   * `backgroundRevalidate`; the Node adapters use `replayRequest` from `tiercache/http`.
+   */
+  replay?(req: Req, done: () => void): boolean
+}
+
 /**
  * Creates the HTTP cache of one route (or one app-wide middleware). Validates every option now and
  * throws a `TypeError` naming the bad one.
  */
 export function createHttpCache<Req = HttpRequestView, Res = unknown>(
   options?: CachedOptions<Req, Res>,
+  hooks?: HttpAdapterHooks<Req>,
 ): HttpCache<Req, Res> {
-  return new RouteCache<Req, Res>(resolveHttpOptions(options))
+  return new RouteCache<Req, Res>(resolveHttpOptions(options), hooks?.replay)
 }
 
 class RouteCache<Req, Res> implements HttpCache<Req, Res> {
@@ -80,13 +92,13 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
   /** What the synchronous fast path does not answer: the engine lookup of a GET, and HEAD. */
   readonly #lookup: Lookup<Req, Res>
 
-  constructor(o: ResolvedHttpOptions<Req, Res>) {
+  constructor(o: ResolvedHttpOptions<Req, Res>, replay: HttpAdapterHooks<Req>['replay']) {
     this.#o = o
     this.#status = statusHeader(o.statusName)
     this.#hitStatus =
       o.statusName === false ? undefined : `${cacheStatus({ cache: o.statusName, hit: true })}; ttl=`
     this.#keys = new RequestKeys(o.policy)
-    this.#lookup = new Lookup(this, o, this.#status)
+    this.#lookup = new Lookup(this, o, this.#status, o.background ? replay : undefined)
   }
 
   get cache(): Cache {
@@ -163,7 +175,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     }
     const influence = plain ? undefined : influenceKey(view.headers)
     if (influence !== undefined) primary = hashKeyParts([primary, influence])
-    if (method === 'GET') {
+    if (method === 'GET' && view.refresh !== true) {
       const hit = freshHit(this, this.#hitStatus, o.policy, view, primary, plain)
       if (hit !== undefined) return hit
     }

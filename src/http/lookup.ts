@@ -49,10 +49,18 @@ export class Lookup<Req, Res> {
    */
   readonly #refilling = new Map<string, RefillLease>()
   readonly #flights: Flights<Req, Res>
+  /** Sends a request's copy through the app to refresh in the background (`backgroundRevalidate`). */
+  readonly #replay: ((req: Req, done: () => void) => boolean) | undefined
 
   /** `route`: the route's HTTP cache (its `cache` is read per lookup, see `#fill`). */
-  constructor(route: { readonly cache: Cache }, o: ResolvedHttpOptions<Req, Res>, status: StatusHeader) {
+  constructor(
+    route: { readonly cache: Cache },
+    o: ResolvedHttpOptions<Req, Res>,
+    status: StatusHeader,
+    replay?: (req: Req, done: () => void) => boolean,
+  ) {
     this.#route = route
+    this.#replay = replay
     this.#o = o
     this.#status = status
     this.#extraMs = Math.max(o.swrMs, o.sieMs) - o.swrMs
@@ -108,9 +116,17 @@ export class Lookup<Req, Res> {
     }
     if (now < v.revalidateUntil) {
       const lease = this.#refreshing.get(key)
-      if (st.view.method === 'GET' && (lease === undefined || lease <= now)) {
-        this.#refreshing.set(key, now + REFRESH_LEASE_MS)
-        const done = () => this.#refreshing.delete(key)
+      const refresh = st.view.refresh === true
+      if (st.view.method === 'GET' && (refresh || lease === undefined || lease <= now)) {
+        // a background copy runs under the lease its original took
+        const until = refresh && lease !== undefined && lease > now ? lease : now + REFRESH_LEASE_MS
+        this.#refreshing.set(key, until)
+        const done = (): void => {
+          if (this.#refreshing.get(key) === until) this.#refreshing.delete(key)
+        }
+        if (!refresh && this.#replay?.(st.req, done) === true) {
+          return this.#hit(st, v, this.#status({ hit: true, ttl, detail: 'stale-while-revalidate' }), now)
+        }
         return this.#fill(st, key, index, undefined, 'stale', undefined, v, done)
       }
       return this.#hit(st, v, this.#status({ hit: true, ttl, detail: 'stale-while-revalidate' }), now)

@@ -410,6 +410,45 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
         expect((await get('/p')).text).toBe('v2')
       })
 
+      it('backgroundRevalidate: the first stale request gets the stale response at once, a copy refreshes it', async () => {
+        const seen: string[] = []
+        const r = route(
+          '/p',
+          (n, req) => {
+            seen.push(String(req.headers['x-client'] ?? ''))
+            return { text: `v${n}` }
+          },
+          { ttl: '300ms', staleWhileRevalidate: 30, backgroundRevalidate: true },
+          0,
+        )
+        const slow = { on: false }
+        const spec: RouteSpec = {
+          ...r.spec,
+          handler: async (req) => {
+            if (slow.on) await sleep(200)
+            return r.spec.handler(req)
+          },
+        }
+        const { get } = await serve([spec])
+        expect((await get('/p')).text).toBe('v1')
+        await sleep(350)
+        slow.on = true
+        const t0 = performance.now()
+        const first = await get('/p', { headers: { 'x-client': 'first', 'if-none-match': '"nope"' } })
+        expect(performance.now() - t0).toBeLessThan(150)
+        expect(first.text).toBe('v1')
+        expect(first.cs).toMatch(/hit; ttl=-\d+; detail=stale-while-revalidate/)
+        const second = await get('/p')
+        expect(second.text).toBe('v1') // the refresh is still running: one copy, not one per request
+        await sleep(400)
+        const after = await get('/p')
+        expect(after.text).toBe('v2')
+        expect(after.cs).toMatch(/hit; ttl=\d+/)
+        expect(r.calls.n).toBe(2)
+        // the copy carried the request's headers through the app
+        expect(seen).toEqual(['', 'first'])
+      })
+
       it('stale-if-error: a handler that throws or returns 5xx gets the stale response', async () => {
         const mode = { now: 'ok' }
         const spec: RouteSpec = {

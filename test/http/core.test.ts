@@ -116,6 +116,7 @@ describe('createHttpCache: options', () => {
     [{ cache: {} }, /cache/],
     [{ public: true, private: () => 'u' }, /mutually exclusive/],
     [{ etag: 'yes' }, /etag/],
+    [{ backgroundRevalidate: 'yes' }, /backgroundRevalidate/],
   ])('%j throws a TypeError naming the option', (options, pattern) => {
     expect(() => createHttpCache(options as CachedOptions)).toThrow(TypeError)
     expect(() => createHttpCache(options as CachedOptions)).toThrow(pattern)
