@@ -174,6 +174,16 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
     return { spec, calls: c }
   }
 
+  /** `spec` with a handler that first sleeps 200 ms once `slow.on` is set. */
+  function slowable(spec: RouteSpec): { spec: RouteSpec; slow: { on: boolean } } {
+    const slow = { on: false }
+    const handler = async (req: SpecRequest) => {
+      if (slow.on) await sleep(200)
+      return spec.handler(req)
+    }
+    return { spec: { ...spec, handler }, slow }
+  }
+
   const END_TO_END_IGNORED = new Set(['age', 'cache-status', 'connection', 'keep-alive', 'transfer-encoding'])
   function endToEnd(h: Headers): [string, string][] {
     return [...h.entries()].filter(([n]) => !END_TO_END_IGNORED.has(n))
@@ -387,14 +397,7 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
 
       it('stale-while-revalidate: during a refresh other requests get the stale response at once', async () => {
         const r = route('/p', (n) => ({ text: `v${n}` }), { ttl: '300ms', staleWhileRevalidate: 30 }, 0)
-        const slow = { on: false }
-        const spec: RouteSpec = {
-          ...r.spec,
-          handler: async (req) => {
-            if (slow.on) await sleep(200)
-            return r.spec.handler(req)
-          },
-        }
+        const { spec, slow } = slowable(r.spec)
         const { get } = await serve([spec])
         await get('/p')
         await sleep(350)
@@ -421,14 +424,7 @@ export function httpConformance(name: string, makeServer: MakeServer, vitest: Su
           { ttl: '300ms', staleWhileRevalidate: 30, backgroundRevalidate: true },
           0,
         )
-        const slow = { on: false }
-        const spec: RouteSpec = {
-          ...r.spec,
-          handler: async (req) => {
-            if (slow.on) await sleep(200)
-            return r.spec.handler(req)
-          },
-        }
+        const { spec, slow } = slowable(r.spec)
         const { get } = await serve([spec])
         expect((await get('/p')).text).toBe('v1')
         await sleep(350)
