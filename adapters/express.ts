@@ -7,7 +7,6 @@ import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
 import { applyWriteHead as applyHead, replaceHeaders as setPairs } from '../src/http/node.js'
-import { isReplay, replayRequest } from '../src/http/replay.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
@@ -27,7 +26,7 @@ const noop = (): void => {}
 
 /** A middleware that answers from the cache, or runs the route and stores what it may. */
 export function cached(options?: ExpressCachedOptions): CachedMiddleware {
-  const http = createHttpCache<Request, Response>(options, { replay: replayRequest })
+  const http = createHttpCache<Request, Response>(options, { incoming: (req) => req })
   const act = (req: Request, res: Response, next: NextFunction, d: HttpDecision): void => {
     if (d.kind === 'hit') {
       send(res, d)
@@ -67,7 +66,6 @@ function view(req: Request): HttpRequestView {
     url: req.originalUrl,
     headers,
     route: typeof path === 'string' ? { pattern: req.baseUrl + path, params: params(req) } : undefined,
-    refresh: isReplay(req),
   }
 }
 

@@ -16,7 +16,6 @@ import fp from 'fastify-plugin'
 import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import { toBuffer as buf, headerRecord, readUpTo } from '../src/http/node.js'
-import { isReplay, replayRequest } from '../src/http/replay.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
@@ -47,9 +46,7 @@ const noop = (): void => {}
 
 /** Route options whose hooks answer from the cache, or run the handler and store what they may. */
 export function cached(options?: FastifyCachedOptions): CachedRouteOptions {
-  const http = createHttpCache<FastifyRequest, FastifyReply>(options, {
-    replay: (request, done) => replayRequest(request.raw, done),
-  })
+  const http = createHttpCache<FastifyRequest, FastifyReply>(options, { incoming: (request) => request.raw })
   const states = new WeakMap<FastifyRequest, State>()
   // callback style: `done` runs the handler synchronously, so it runs inside the tag collector
   function decide(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, d: State) {
@@ -143,7 +140,6 @@ function view(request: FastifyRequest): HttpRequestView {
     url: request.url,
     headers: request.headers,
     route: pattern === undefined ? undefined : { pattern, params: request.params as Record<string, string> },
-    refresh: isReplay(request.raw),
   }
 }
 

@@ -8,7 +8,6 @@ import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
 import { singleValuedHeaders } from '../src/http/node.js'
-import { isReplay, replayRequest } from '../src/http/replay.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
@@ -21,12 +20,7 @@ const noop = (): void => {}
 
 /** A middleware that answers from the cache, or runs the route and stores what it may. */
 export function cached<E extends Env = Env>(options?: HonoCachedOptions<E>): MiddlewareHandler<E> {
-  const http = createHttpCache<Context<E>, Context<E>>(options, {
-    replay: (c, done) => {
-      const incoming = nodeIncoming(c)
-      return incoming !== undefined && replayRequest(incoming, done)
-    },
-  })
+  const http = createHttpCache<Context<E>, Context<E>>(options, { incoming: nodeIncoming })
   const max = http.maxBodySize
   const act = async (c: Context<E>, next: Next, d: HttpDecision): Promise<Response | void> => {
     if (d.kind === 'hit') return reply(d)
@@ -76,8 +70,7 @@ function view(c: Context): HttpRequestView {
   const url = c.req.url
   const start = url.indexOf('://') + 3
   const slash = url.indexOf('/', start)
-  const incoming = nodeIncoming(c)
-  const headers = incoming?.headers ?? requestHeaders(c.req.raw)
+  const headers = nodeIncoming(c)?.headers ?? requestHeaders(c.req.raw)
   // `routePath` is deprecated in late 4.x in favour of `hono/route`, but it exists in every Hono 4
   const pattern = c.req.routePath
   return {
@@ -87,14 +80,13 @@ function view(c: Context): HttpRequestView {
     url: slash < 0 ? '/' : url.slice(slash),
     headers,
     route: pattern ? { pattern, params: c.req.param() as Record<string, string> } : undefined,
-    refresh: isReplay(incoming),
   }
 }
 
 /**
  * On @hono/node-server (HTTP/1), Node's request (`c.env.incoming`): its header record, which
- * node-server's own header lookups read too (no `Headers` is built for the request), and what a
- * background refresh copies.
+ * node-server's own header lookups read too (no `Headers` is built for the request), and the request
+ * a background refresh copies.
  */
 function nodeIncoming(c: Context): IncomingMessage | undefined {
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming

@@ -8,7 +8,6 @@ import type { CachedOptions } from '../src/http/cached-options.js'
 import { createHttpCache, type HttpDecision } from '../src/http/core.js'
 import type { MissDecision } from '../src/http/fill.js'
 import { readUpTo, replaceHeaders, toBuffer } from '../src/http/node.js'
-import { isReplay, replayRequest } from '../src/http/replay.js'
 import type { HttpReply } from '../src/http/reply.js'
 import type { HttpRequestView } from '../src/http/types.js'
 
@@ -21,9 +20,7 @@ const EMPTY = Buffer.alloc(0)
 
 /** A middleware that answers from the cache, or runs the rest of the chain and stores what it may. */
 export function cached(options?: KoaCachedOptions): Middleware {
-  const http = createHttpCache<Context, Context>(options, {
-    replay: (ctx, done) => replayRequest(ctx.req, done),
-  })
+  const http = createHttpCache<Context, Context>(options, { incoming: (ctx) => ctx.req })
   const act = async (ctx: Context, next: Next, d: HttpDecision): Promise<void> => {
     if (d.kind === 'hit') return send(ctx, d)
     if (d.kind === 'bypass') {
@@ -73,7 +70,6 @@ function view(ctx: Context): HttpRequestView {
     headers: ctx.req.headers,
     route: onRoute && params !== null ? { pattern, params: params as Record<string, string> } : undefined,
     hasBody: (ctx.request.length ?? 0) > 0 || ctx.get('transfer-encoding') !== '',
-    refresh: isReplay(ctx.req),
   }
 }
 

@@ -11,6 +11,7 @@
  * Concurrent misses of one key are coalesced by the engine: the first request's loader is completed
  * by its `finish`, the others await the same flight and replay what it stored.
  */
+import type { IncomingMessage } from 'node:http'
 import type { Cache } from '../cache.js'
 import { defaultCache } from '../default.js'
 import { type CachedOptions, type ResolvedHttpOptions, resolveHttpOptions } from './cached-options.js'
@@ -61,15 +62,15 @@ function remember(native: object, d: HttpDecision): HttpDecision {
   return d
 }
 
-/** What an adapter can do beyond reading requests and writing responses. */
+/** What an adapter can tell the core beyond the request view. */
 export interface HttpAdapterHooks<Req> {
   /**
-   * Sends a copy of `req` (a GET with its headers) through the app in the background, with
-   * `view.refresh` set when it reaches the middleware; calls `done` once its response has finished.
-   * Returns `false` when it cannot (then the request refreshes in the foreground). Used by
-   * `backgroundRevalidate`; the Node adapters use `replayRequest` from `tiercache/http`.
+   * Node's request behind `req`, when there is one (HTTP/1 on a Node `http`/`https` server). Read only
+   * when a stale response is about to be refreshed: `backgroundRevalidate` sends a copy of it through
+   * the server (`replayRequest`) and recognises that copy when it comes back (`isReplay`). Without it
+   * the refresh runs in the foreground.
    */
-  replay?(req: Req, done: () => void): boolean
+  incoming?(req: Req): IncomingMessage | undefined
 }
 
 /**
@@ -80,7 +81,7 @@ export function createHttpCache<Req = HttpRequestView, Res = unknown>(
   options?: CachedOptions<Req, Res>,
   hooks?: HttpAdapterHooks<Req>,
 ): HttpCache<Req, Res> {
-  return new RouteCache<Req, Res>(resolveHttpOptions(options), hooks?.replay)
+  return new RouteCache<Req, Res>(resolveHttpOptions(options), hooks?.incoming)
 }
 
 class RouteCache<Req, Res> implements HttpCache<Req, Res> {
@@ -92,13 +93,13 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
   /** What the synchronous fast path does not answer: the engine lookup of a GET, and HEAD. */
   readonly #lookup: Lookup<Req, Res>
 
-  constructor(o: ResolvedHttpOptions<Req, Res>, replay: HttpAdapterHooks<Req>['replay']) {
+  constructor(o: ResolvedHttpOptions<Req, Res>, incoming: HttpAdapterHooks<Req>['incoming']) {
     this.#o = o
     this.#status = statusHeader(o.statusName)
     this.#hitStatus =
       o.statusName === false ? undefined : `${cacheStatus({ cache: o.statusName, hit: true })}; ttl=`
     this.#keys = new RequestKeys(o.policy)
-    this.#lookup = new Lookup(this, o, this.#status, o.background ? replay : undefined)
+    this.#lookup = new Lookup(this, o, this.#status, incoming)
   }
 
   get cache(): Cache {
@@ -175,7 +176,7 @@ class RouteCache<Req, Res> implements HttpCache<Req, Res> {
     }
     const influence = plain ? undefined : influenceKey(view.headers)
     if (influence !== undefined) primary = hashKeyParts([primary, influence])
-    if (method === 'GET' && view.refresh !== true) {
+    if (method === 'GET') {
       const hit = freshHit(this, this.#hitStatus, o.policy, view, primary, plain)
       if (hit !== undefined) return hit
     }

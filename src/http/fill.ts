@@ -162,10 +162,15 @@ export class Fill<Req, Res> implements MissDecision {
     return undefined
   }
 
+  /** The tags every entry of this fill carries: its URL's, and its custom key's when the route has one. */
+  #implicitTags(): string[] {
+    const { urlTag, keyTag } = this.#i
+    return keyTag === undefined ? [urlTag] : [urlTag, keyTag]
+  }
+
   #entryTags(): string[] {
     const { tags } = this.#s.o
-    const out = new Set<string>([this.#i.urlTag])
-    if (this.#i.keyTag !== undefined) out.add(this.#i.keyTag)
+    const out = new Set<string>(this.#implicitTags())
     const lists = this.#adopted.map((f) => f())
     lists.push((typeof tags === 'function' ? tags(this.#i.req, this.#i.res) : tags) ?? [])
     for (const list of lists) {
@@ -186,7 +191,7 @@ export class Fill<Req, Res> implements MissDecision {
     try {
       tags = ttl > 0 ? this.#entryTags() : undefined
     } catch {
-      tags = this.#i.keyTag === undefined ? [this.#i.urlTag] : [this.#i.urlTag, this.#i.keyTag]
+      tags = this.#implicitTags()
     }
     this.#release({ kind: 'pass', reason }, ttl, tags)
   }

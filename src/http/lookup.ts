@@ -3,6 +3,7 @@
  * variant's) through the engine and is answered from a stored response (fresh, stale-while-revalidate,
  * stale-if-error) or becomes a fill; a HEAD is answered from the GET entry only.
  */
+import type { IncomingMessage } from 'node:http'
 import type { Cache } from '../cache.js'
 import type { ResolvedHttpOptions } from './cached-options.js'
 import { conditionalHeaders } from './conditional.js'
@@ -12,6 +13,7 @@ import { Flights, type Got, type RefillLease } from './flights.js'
 import { ttlSeconds } from './fresh-hit.js'
 import { urlTag } from './invalidate.js'
 import { hashKeyParts } from './key.js'
+import { isReplay, replayRequest } from './replay.js'
 import {
   type CachedResponse,
   CONDITIONAL_HEADERS,
@@ -49,18 +51,18 @@ export class Lookup<Req, Res> {
    */
   readonly #refilling = new Map<string, RefillLease>()
   readonly #flights: Flights<Req, Res>
-  /** Sends a request's copy through the app to refresh in the background (`backgroundRevalidate`). */
-  readonly #replay: ((req: Req, done: () => void) => boolean) | undefined
+  /** Node's request behind a native one (`HttpAdapterHooks.incoming`), for background refreshes. */
+  readonly #incoming: ((req: Req) => IncomingMessage | undefined) | undefined
 
   /** `route`: the route's HTTP cache (its `cache` is read per lookup, see `#fill`). */
   constructor(
     route: { readonly cache: Cache },
     o: ResolvedHttpOptions<Req, Res>,
     status: StatusHeader,
-    replay?: (req: Req, done: () => void) => boolean,
+    incoming?: (req: Req) => IncomingMessage | undefined,
   ) {
     this.#route = route
-    this.#replay = replay
+    this.#incoming = incoming
     this.#o = o
     this.#status = status
     this.#extraMs = Math.max(o.swrMs, o.sieMs) - o.swrMs
@@ -116,7 +118,9 @@ export class Lookup<Req, Res> {
     }
     if (now < v.revalidateUntil) {
       const lease = this.#refreshing.get(key)
-      const refresh = st.view.refresh === true
+      const raw = this.#incoming?.(st.req)
+      // a copy sent by `backgroundRevalidate` (by this route or another layer on the same request)
+      const refresh = isReplay(raw)
       if (st.view.method === 'GET' && (refresh || lease === undefined || lease <= now)) {
         // a background copy runs under the lease its original took
         const until = refresh && lease !== undefined && lease > now ? lease : now + REFRESH_LEASE_MS
@@ -124,7 +128,7 @@ export class Lookup<Req, Res> {
         const done = (): void => {
           if (this.#refreshing.get(key) === until) this.#refreshing.delete(key)
         }
-        if (!refresh && this.#replay?.(st.req, done) === true) {
+        if (!refresh && this.#o.background && raw !== undefined && replayRequest(raw, done)) {
           return this.#hit(st, v, this.#status({ hit: true, ttl, detail: 'stale-while-revalidate' }), now)
         }
         return this.#fill(st, key, index, undefined, 'stale', undefined, v, done)

@@ -32,11 +32,6 @@ export interface HttpRequestView {
   route?: { pattern: string; params: Readonly<Record<string, string>> } | undefined
   /** `true` if the request carries a body (`content-length` > 0 or `transfer-encoding`). */
   hasBody?: boolean
-  /**
-   * `true` for a copy of a request that the adapter sent through the app to refresh a stale response in
-   * the background (`HttpAdapterHooks.replay`): it runs the handler and stores, never served stale.
-   */
-  refresh?: boolean
 }
 
 /** A response as kept in the cache. */
