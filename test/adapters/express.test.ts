@@ -17,9 +17,12 @@ vitest.describe('express adapter', () => {
   })
 })
 
+// Express 4 too: the devDependency alias `express4`
+const express4 = createRequire(import.meta.url)('express4') as () => Express
+
 vitest.describe.each([
   ['express 5', express as () => Express],
-  ['express 4', createRequire(import.meta.url)('express4') as () => Express],
+  ['express 4', express4],
 ])('%s: headers of earlier middleware', (_name, make) => {
   let server: ListeningServer | undefined
   vitest.afterEach(async () => {
@@ -54,10 +57,8 @@ vitest.describe.each([
   })
 })
 
-// Express 4 too (devDependency alias `express4`): the adapter reads host and protocol itself when
+// Express 4 too: the adapter reads host and protocol itself when
 // `trust proxy` is off, and through Express's getters when it is on.
-const express4 = createRequire(import.meta.url)('express4') as () => Express
-
 vitest.describe.each([
   ['express 5', express as () => Express],
   ['express 4', express4],
